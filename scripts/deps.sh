@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs, from Debian, the tools the tests and benchmarks drive. Safe to rerun.
+set -eu
+need=""
+for pair in ip:iproute2 haproxy:haproxy nft:nftables socat:socat iperf3:iperf3 \
+	wrk:wrk shellcheck:shellcheck start-stop-daemon:dpkg systemd-analyze:systemd \
+	python3:python3 ps:procps; do
+	cmd=${pair%%:*} pkg=${pair#*:}
+	command -v "$cmd" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
+done
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing:$need (run as root to install)" >&2
+	exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $need
