@@ -1,0 +1,187 @@
+// Package proxy is netns-proxy: a TCP proxy whose listeners and servers live
+// in named network namespaces, speaking PROXY protocol v1/v2 with the NETNS
+// TLV the way HAProxy does (see doc/network-namespaces.txt in HAProxy).
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalidConfig is wrapped by every error Load and Validate return for a
+// config that cannot run; the command maps it to exit status 2.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// Config is the TOML file. Keys are exactly those of issue 4; unknown keys
+// are an error so a typo never silently changes behaviour.
+type Config struct {
+	Namespaces []string   `toml:"namespaces"`
+	Defaults   Defaults   `toml:"defaults"`
+	Log        LogConfig  `toml:"log"`
+	Frontends  []Frontend `toml:"frontend"`
+	Backends   []Backend  `toml:"backend"`
+}
+
+// Defaults holds process-wide timeouts and limits. Durations are Go duration
+// strings ("5s", "1m"); empty means the default.
+type Defaults struct {
+	ConnectTimeout     string `toml:"connect_timeout"`
+	ClientTimeout      string `toml:"client_timeout"`
+	ServerTimeout      string `toml:"server_timeout"`
+	ProxyHeaderTimeout string `toml:"proxy_header_timeout"`
+	// MaxConnections limits each frontend, as HAProxy's maxconn in defaults.
+	MaxConnections int    `toml:"max_connections"`
+	Grace          string `toml:"grace"`
+}
+
+// LogConfig selects the slog handler.
+type LogConfig struct {
+	Format string `toml:"format"` // text | json
+}
+
+// Frontend is a set of listeners sharing a namespace and a backend.
+type Frontend struct {
+	Name           string   `toml:"name"`
+	Bind           []string `toml:"bind"`
+	Namespace      string   `toml:"namespace"`
+	AcceptProxy    bool     `toml:"accept_proxy"`
+	TrustedSources []string `toml:"trusted_sources"`
+	Backend        string   `toml:"backend"`
+}
+
+// Backend is a group of servers and how to pick one.
+type Backend struct {
+	Name      string   `toml:"name"`
+	Balance   string   `toml:"balance"`    // roundrobin | leastconn | source
+	SendProxy string   `toml:"send_proxy"` // "" | v1 | v2
+	Source    string   `toml:"source"`     // "" | client | an IP
+	Servers   []Server `toml:"server"`
+}
+
+// Server is one destination. Address "*" or "*:PORT" takes the destination
+// from the PROXY header; Namespace "*" is the client connection's namespace.
+type Server struct {
+	Name          string `toml:"name"`
+	Address       string `toml:"address"`
+	Namespace     string `toml:"namespace"`
+	Check         bool   `toml:"check"`
+	CheckInterval string `toml:"check_interval"`
+}
+
+// settings are the parsed, defaulted values Validate derives from Defaults.
+type settings struct {
+	connectTimeout, clientTimeout, serverTimeout time.Duration
+	headerTimeout, grace                         time.Duration
+	maxConns                                     int
+}
+
+// Load reads a config from r and validates it.
+func Load(r io.Reader) (*Config, error) {
+	var c Config
+	md, err := toml.NewDecoder(r).Decode(&c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("%w: unknown key %s", ErrInvalidConfig, strings.Join(keys, ", "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// LoadFile is Load on a file.
+func LoadFile(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening config: %w", err)
+	}
+	defer f.Close()
+	c, err := Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ValidNamespaceName reports whether name may name a file in /run/netns:
+// 1 to 64 of [A-Za-z0-9._-], and not "." or "..".
+func ValidNamespaceName(name string) bool {
+	if len(name) == 0 || len(name) > 64 || name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func durationOr(s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, errors.New("must be positive")
+	}
+	return d, nil
+}
+
+// parseHostPort splits an address with a literal IP (or empty host) and a
+// numeric port; names are refused so nothing ever resolves.
+func parseHostPort(s string) (netip.AddrPort, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return netip.AddrPort{}, errors.New("missing port")
+	}
+	host, port := s[:i], s[i+1:]
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	} else if strings.Contains(host, ":") {
+		return netip.AddrPort{}, errors.New("IPv6 address must be in brackets")
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
+	}
+	if host == "" {
+		return netip.AddrPortFrom(netip.Addr{}, uint16(p)), nil
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() != "" {
+		return netip.AddrPort{}, fmt.Errorf("bad IP address %q", host)
+	}
+	return netip.AddrPortFrom(a, uint16(p)), nil
+}
+
+// parsePrefix accepts a CIDR or a bare IP (a /32 or /128).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
