@@ -1,0 +1,185 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Proxy is a running configuration: namespaces opened, listeners bound.
+type Proxy struct {
+	set       settings
+	log       *slog.Logger
+	ns        *nsTable
+	allowed   map[string]bool // namespaces a PROXY header may select
+	frontends []*frontend
+	backends  []*backend
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	conns    sync.WaitGroup
+}
+
+// NewLogger returns the slog logger for a log.format value.
+func NewLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// New opens every namespace the config names and binds every listener. It
+// fails, closing what it opened, if a namespace is missing or a bind fails.
+func New(cfg *Config, log *slog.Logger) (*Proxy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Proxy{set: cfg.settings(&validator{}), log: log, allowed: map[string]bool{}, sessions: map[*session]struct{}{}}
+	names := cfg.AllowedNamespaces()
+	for _, n := range names {
+		p.allowed[n] = true
+	}
+	ns, err := openNamespaces(names)
+	if err != nil {
+		return nil, err
+	}
+	p.ns = ns
+	raiseFileLimit(len(cfg.Frontends) * p.set.maxConns)
+	byName := map[string]*backend{}
+	for i := range cfg.Backends {
+		b := newBackend(&cfg.Backends[i])
+		p.backends = append(p.backends, b)
+		byName[b.name] = b
+	}
+	for _, f := range cfg.Frontends {
+		fe := &frontend{name: f.Name, ns: f.Namespace, acceptProxy: f.AcceptProxy,
+			backend: byName[f.Backend], sem: make(chan struct{}, p.set.maxConns)}
+		for _, t := range f.TrustedSources {
+			pfx, _ := parsePrefix(t) // validated
+			fe.trusted = append(fe.trusted, pfx)
+		}
+		p.frontends = append(p.frontends, fe)
+		for _, addr := range f.Bind {
+			ln, err := p.ns.listenIn(f.Namespace, addr)
+			if err != nil {
+				p.Close()
+				return nil, fmt.Errorf("frontend %q: binding %s in namespace %q: %w", f.Name, addr, f.Namespace, err)
+			}
+			fe.listeners = append(fe.listeners, ln)
+		}
+	}
+	return p, nil
+}
+
+// Addrs returns the bound addresses of a frontend's listeners.
+func (p *Proxy) Addrs(frontend string) []net.Addr {
+	var out []net.Addr
+	for _, fe := range p.frontends {
+		if fe.name == frontend {
+			for _, ln := range fe.listeners {
+				out = append(out, ln.Addr())
+			}
+		}
+	}
+	return out
+}
+
+// Close closes the listeners and namespace fds; use it only for a Proxy
+// that will not Serve.
+func (p *Proxy) Close() {
+	p.closeListeners()
+	p.ns.close()
+}
+
+func (p *Proxy) closeListeners() {
+	for _, fe := range p.frontends {
+		for _, ln := range fe.listeners {
+			ln.Close()
+		}
+	}
+}
+
+// Serve accepts and relays until ctx is done, then stops accepting, lets
+// connections drain for up to grace, closes the rest and returns nil.
+func (p *Proxy) Serve(ctx context.Context) error {
+	defer p.ns.close()
+	run, stop := context.WithCancel(context.Background())
+	defer stop()
+	for _, b := range p.backends {
+		for _, s := range b.servers {
+			if s.check {
+				go p.checkLoop(run, b, s)
+			}
+		}
+	}
+	var loops sync.WaitGroup
+	for _, fe := range p.frontends {
+		for _, ln := range fe.listeners {
+			loops.Go(func() { p.acceptLoop(ctx, fe, ln) })
+		}
+	}
+	p.log.Info("started", "frontends", len(p.frontends), "backends", len(p.backends))
+	<-ctx.Done()
+	p.closeListeners()
+	loops.Wait()
+	drained := make(chan struct{})
+	go func() { p.conns.Wait(); close(drained) }()
+	p.log.Info("stopping", "connections", p.active(), "grace", p.set.grace)
+	select {
+	case <-drained:
+	case <-time.After(p.set.grace):
+		n := p.closeAll()
+		p.log.Warn("grace over, closed connections", "connections", n)
+		<-drained
+	}
+	p.log.Info("stopped")
+	return nil
+}
+
+// Run is New then Serve.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	p, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	return p.Serve(ctx)
+}
+
+func (p *Proxy) track(s *session, add bool) {
+	p.mu.Lock()
+	if add {
+		p.sessions[s] = struct{}{}
+	} else {
+		delete(p.sessions, s)
+	}
+	p.mu.Unlock()
+}
+
+func (p *Proxy) active() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.sessions)
+}
+
+// closeAll ends every connection, marking it "shutdown" unless it already
+// has a reason.
+func (p *Proxy) closeAll() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s := range p.sessions {
+		s.relay.mu.Lock()
+		if s.relay.term == "" {
+			s.relay.term = "shutdown"
+		}
+		s.relay.mu.Unlock()
+		s.client.Close()
+		if s.server != nil {
+			s.server.Close()
+		}
+	}
+	return len(p.sessions)
+}

@@ -1,0 +1,133 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// half is one direction of a relay: bytes from src to dst. Its fields are
+// set once per connection so the copy loop does not allocate.
+type half struct {
+	dst, src *net.TCPConn
+	raw      syscall.RawConn // src's, for readiness and TCP_INFO
+	idle     time.Duration
+	timeout  string // termination reason when idle runs out
+	name     string // "client->server", for errors
+	lr       io.LimitedReader
+	avail    availPoller
+	n        int64
+}
+
+// relay copies both ways between client and server until both sides are
+// done or one fails; the calling goroutine does client->server and one more
+// goroutine does server->client.
+type relay struct {
+	c2s, s2c half
+	client   *net.TCPConn
+	server   *net.TCPConn
+	mu       sync.Mutex // guards term
+	term     string
+	wg       sync.WaitGroup
+}
+
+func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout string) error {
+	raw, err := src.SyscallConn()
+	if err != nil {
+		return err
+	}
+	*h = half{dst: dst, src: src, raw: raw, idle: idle, name: name, timeout: timeout}
+	h.lr.R = src
+	h.avail.init()
+	return nil
+}
+
+// run relays and returns the termination reason.
+func (r *relay) run(client, server *net.TCPConn, clientIdle, serverIdle time.Duration) string {
+	r.client, r.server = client, server
+	if err := newHalf(&r.c2s, server, client, clientIdle, "client->server", "client timeout"); err != nil {
+		r.fail(err.Error())
+		return r.reason()
+	}
+	if err := newHalf(&r.s2c, client, server, serverIdle, "server->client", "server timeout"); err != nil {
+		r.fail(err.Error())
+		return r.reason()
+	}
+	r.wg.Add(1)
+	go r.runHalf(&r.s2c, true)
+	r.runHalf(&r.c2s, false)
+	r.wg.Wait()
+	r.fail("closed") // both reached EOF: a normal end
+	return r.reason()
+}
+
+func (r *relay) reason() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.term
+}
+
+func (r *relay) runHalf(h *half, own bool) {
+	if reason := copyHalf(h); reason != "" {
+		r.fail(reason)
+	}
+	if own {
+		r.wg.Done()
+	}
+}
+
+// fail records the first termination reason and closes both sockets, which
+// ends the other direction too.
+func (r *relay) fail(reason string) {
+	r.mu.Lock()
+	if r.term == "" {
+		r.term = reason
+	}
+	r.mu.Unlock()
+	r.client.Close()
+	r.server.Close()
+}
+
+// copyHalf is the copy loop (named, to show in stack dumps). It waits for
+// data without holding a splice pipe, so idle connections cost no pipe fds,
+// then splices exactly the queued bytes: *net.TCPConn.ReadFrom of a
+// LimitedReader over a *net.TCPConn is the kernel's splice path, as io.Copy
+// would pick. The idle deadline is armed once per idle period, not per read;
+// when it fires, TCP_INFO says how long the socket has really been quiet.
+// On EOF it passes the half-close on and returns "".
+func copyHalf(h *half) string {
+	if h.idle > 0 {
+		h.src.SetReadDeadline(time.Now().Add(h.idle))
+	}
+	for {
+		n, err := h.avail.wait(h.raw)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			quiet := quietFor(h.raw)
+			if quiet >= h.idle {
+				return h.timeout
+			}
+			h.src.SetReadDeadline(time.Now().Add(h.idle - quiet))
+			continue
+		}
+		if err != nil {
+			return fmt.Sprintf("%s: reading: %v", h.name, err)
+		}
+		if n == 0 {
+			if err := h.dst.CloseWrite(); err != nil {
+				return fmt.Sprintf("%s: half-closing: %v", h.name, err)
+			}
+			return ""
+		}
+		h.lr.N = int64(n)
+		m, err := h.dst.ReadFrom(&h.lr)
+		h.n += m
+		if err != nil {
+			return fmt.Sprintf("%s: copying: %v", h.name, err)
+		}
+	}
+}
