@@ -219,7 +219,7 @@ func (p *Proxy) logSession(s *session, term string, level slog.Level) {
 		slog.String("frontend", s.fe.name),
 		slog.String("backend", s.fe.backend.name),
 		slog.String("server", server),
-		slog.Int64("bytes_in", s.relay.c2s.n),
+		slog.Int64("bytes_in", s.relay.c2s.n+int64(len(s.pending))),
 		slog.Int64("bytes_out", s.relay.s2c.n),
 		slog.Duration("connect", s.connect),
 		slog.Duration("total", time.Since(s.start)),
