@@ -214,3 +214,52 @@ func TestStartFailsOnMissingNamespace(t *testing.T) {
 		t.Errorf("got %v; want an error naming the missing namespace", err)
 	}
 }
+
+// BenchmarkDialIn compares a connect in the proxy's own namespace with one
+// whose socket is made in another namespace (two setns around socket(2)).
+func BenchmarkDialIn(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	name := "npt-bench-" + fmt.Sprint(os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", name).Run()
+	exec.Command("ip", "-n", name, "link", "set", "lo", "up").Run()
+	tbl, err := openNamespaces([]string{name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tbl.close()
+	for _, ns := range []string{"", name} {
+		ln, err := tbl.listenIn(ns, "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		dst := netip.MustParseAddrPort(ln.Addr().String())
+		label := "own"
+		if ns != "" {
+			label = "other"
+		}
+		b.Run(label, func(b *testing.B) {
+			for b.Loop() {
+				c, err := tbl.dialIn(context.Background(), ns, dst, netip.Addr{}, time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+		ln.Close()
+	}
+}
