@@ -74,31 +74,24 @@ func eventually(t *testing.T, dial func() (net.Conn, error), msg string) (string
 	return got, err
 }
 
-// TestHAProxyInFront: HAProxy listens in namespace blue and relays with
-// send-proxy-v2 (carrying NETNS=blue) to netns-proxy, whose server
-// "*:PORT" in namespace "*" must be the server in blue.
-func TestHAProxyInFront(t *testing.T) {
+// targetInNewNS makes namespace blue with a reportServer on its loopback,
+// and a decoy on the same address in the proxy's own namespace.
+func targetInNewNS(t *testing.T) (string, *nsTable, *testServer) {
 	skipUnlessRoot(t)
 	blue := newTestNS(t)
 	tbl := testNS(t, blue)
 	target := serveOn(t, listenInNS(t, tbl, blue, "127.0.0.1:0"), reportServer)
 	decoy(t, target.addr())
+	return blue, tbl, target
+}
+
+// TestHAProxyInFront: HAProxy listens in namespace blue and relays with
+// send-proxy-v2 (carrying NETNS=blue) to netns-proxy, whose server
+// "*:PORT" in namespace "*" must be the server in blue.
+func TestHAProxyInFront(t *testing.T) {
+	blue, tbl, target := targetInNewNS(t)
 	tport := netip.MustParseAddrPort(target.addr()).Port()
-	r := startProxy(t, fmt.Sprintf(`
-namespaces = [%q]
-[[frontend]]
-name = "in"
-bind = ["127.0.0.1:0"]
-accept_proxy = true
-trusted_sources = ["127.0.0.1"]
-backend = "app"
-[[backend]]
-name = "app"
-[[backend.server]]
-name = "back"
-address = "*:%d"
-namespace = "*"
-`, blue, tport))
+	r := startProxy(t, starConfig(fmt.Sprintf("*:%d", tport), blue))
 	hport := freePort(t, tbl, blue)
 	startHAProxy(t, haproxyDefaults+fmt.Sprintf(`
 frontend f
@@ -119,11 +112,7 @@ backend b
 // NETNS=blue to HAProxy, whose "server ... namespace *" must connect inside
 // blue.
 func TestHAProxyBehind(t *testing.T) {
-	skipUnlessRoot(t)
-	blue := newTestNS(t)
-	tbl := testNS(t, blue)
-	target := serveOn(t, listenInNS(t, tbl, blue, "127.0.0.1:0"), reportServer)
-	decoy(t, target.addr())
+	blue, tbl, target := targetInNewNS(t)
 	hport := freePort(t, tbl, "")
 	startHAProxy(t, haproxyDefaults+fmt.Sprintf(`
 namespace_list
@@ -134,19 +123,8 @@ frontend f
 backend b
 	server s %s namespace *
 `, blue, hport, target.addr()))
-	r := startProxy(t, fmt.Sprintf(`
-[[frontend]]
-name = "in"
-bind = ["127.0.0.1:0"]
-namespace = %q
-backend = "app"
-[[backend]]
-name = "app"
-send_proxy = "v2"
-[[backend.server]]
-name = "haproxy"
-address = "127.0.0.1:%d"
-`, blue, hport))
+	r := startProxy(t, config(fmt.Sprintf("namespace = %q", blue), `send_proxy = "v2"`,
+		fmt.Sprintf(`address = "127.0.0.1:%d"`, hport)))
 	got, err := eventually(t, dialInNS(tbl, blue, r.addr()), "hello")
 	if got != "got:hello" {
 		t.Fatalf("got %q, %v; want %q from the server in %s (\"root\" means HAProxy ignored our NETNS TLV)", got, err, "got:hello", blue)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -171,3 +172,34 @@ func config(frontendExtra, backendExtra string, servers ...string) string {
 }
 
 func addrLine(s *testServer) string { return fmt.Sprintf("address = %q", s.addr()) }
+
+// starConfig: accept_proxy from loopback, one server at address in
+// namespace "*", with the given allow-list.
+func starConfig(address string, namespaces ...string) string {
+	q := make([]string, len(namespaces))
+	for i, n := range namespaces {
+		q[i] = strconv.Quote(n)
+	}
+	return "namespaces = [" + strings.Join(q, ", ") + "]\n" + config(
+		"accept_proxy = true\ntrusted_sources = [\"127.0.0.1\"]", "",
+		fmt.Sprintf("address = %q\nnamespace = \"*\"", address))
+}
+
+func echoServer(c net.Conn) { io.Copy(c, c) }
+
+// dialProxy connects to frontend "in" and sends one byte through the
+// echo server behind it, so the connection is surely relayed.
+func dialProxy(t *testing.T, r *running) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", r.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	io.WriteString(c, "a")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("first echo: %v", err)
+	}
+	return c
+}

@@ -95,19 +95,8 @@ func TestNamespaceListenerAndServer(t *testing.T) {
 		fmt.Fprintf(c, "red got %s", b)
 	})
 	decoy(t, srv.addr())
-	r := startProxy(t, fmt.Sprintf(`
-[[frontend]]
-name = "in"
-bind = ["127.0.0.1:0"]
-namespace = %q
-backend = "app"
-[[backend]]
-name = "app"
-[[backend.server]]
-name = "s1"
-address = %q
-namespace = %q
-`, blue, srv.addr(), red))
+	r := startProxy(t, config(fmt.Sprintf("namespace = %q", blue), "",
+		fmt.Sprintf("address = %q\nnamespace = %q", srv.addr(), red)))
 	got, err := roundTrip(t, dialInNS(tbl, blue, r.addr()), "hello")
 	if err != nil || got != "red got hello" {
 		t.Fatalf("got %q, %v; want %q", got, err, "red got hello")
@@ -131,21 +120,7 @@ func TestNamespaceStarFollowsTLV(t *testing.T) {
 	})
 	decoy(t, bsrv.addr())
 	_ = rsrv
-	r := startProxy(t, fmt.Sprintf(`
-namespaces = [%q, %q]
-[[frontend]]
-name = "in"
-bind = ["127.0.0.1:0"]
-accept_proxy = true
-trusted_sources = ["127.0.0.1"]
-backend = "app"
-[[backend]]
-name = "app"
-[[backend.server]]
-name = "any"
-address = "*"
-namespace = "*"
-`, blue, red))
+	r := startProxy(t, starConfig("*", blue, red))
 	header := func(ns string) string {
 		h := proxyproto.Header{Command: proxyproto.Proxy, Family: proxyproto.TCP4,
 			Src: netip.MustParseAddrPort("10.9.9.9:1234"), Dst: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port),

@@ -24,7 +24,7 @@ func TestHalfClose(t *testing.T) {
 }
 
 func TestLargeTransfer(t *testing.T) {
-	srv := serveOn(t, listenLoopback(t), func(c net.Conn) { io.Copy(c, c) })
+	srv := serveOn(t, listenLoopback(t), echoServer)
 	r := startProxy(t, config("", "", addrLine(srv)))
 	c, err := net.Dial("tcp", r.addr())
 	if err != nil {
@@ -242,13 +242,9 @@ func TestHealthCheck(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	srv := serveOn(t, listenLoopback(t), func(c net.Conn) { io.Copy(c, c) })
+	srv := serveOn(t, listenLoopback(t), echoServer)
 	r := startProxy(t, "[defaults]\nclient_timeout = \"300ms\"\nserver_timeout = \"300ms\"\n"+config("", "", addrLine(srv)))
-	c, err := net.Dial("tcp", r.addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialProxy(t, r)
 	// Keep it busy past the timeout: an active connection must survive.
 	buf := make([]byte, 4)
 	var last time.Time
@@ -272,15 +268,9 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestMaxConnectionsBackPressure(t *testing.T) {
-	srv := serveOn(t, listenLoopback(t), func(c net.Conn) { io.Copy(c, c) })
+	srv := serveOn(t, listenLoopback(t), echoServer)
 	r := startProxy(t, "[defaults]\nmax_connections = 1\n"+config("", "", addrLine(srv)))
-	c1, err := net.Dial("tcp", r.addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close()
-	io.WriteString(c1, "a")
-	c1.Read(make([]byte, 1))
+	c1 := dialProxy(t, r)
 	c2, err := net.Dial("tcp", r.addr()) // completes in the kernel backlog
 	if err != nil {
 		t.Fatal(err)
@@ -300,16 +290,10 @@ func TestMaxConnectionsBackPressure(t *testing.T) {
 }
 
 func TestGrace(t *testing.T) {
-	srv := serveOn(t, listenLoopback(t), func(c net.Conn) { io.Copy(c, c) })
+	srv := serveOn(t, listenLoopback(t), echoServer)
 	r := startProxy(t, "[defaults]\ngrace = \"500ms\"\n"+config("", "", addrLine(srv)))
 	addr := r.addr()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "a")
-	c.Read(make([]byte, 1))
+	c := dialProxy(t, r)
 	start := time.Now()
 	r.stop()
 	r.log.waitLog(t, "stopping")

@@ -127,20 +127,19 @@ func parseV2(b []byte) (Header, int, error) {
 	h.Family = Family(b[13])
 	switch h.Family {
 	case Unspec:
-	case TCP4:
-		if len(body) < 12 {
-			return Header{}, 0, fmt.Errorf("%w: v2 TCP4 addresses need 12 bytes, have %d", ErrInvalid, len(body))
+	case TCP4, TCP6:
+		n := 4 // address bytes
+		if h.Family == TCP6 {
+			n = 16
 		}
-		h.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(body[0:4])), binary.BigEndian.Uint16(body[8:10]))
-		h.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(body[4:8])), binary.BigEndian.Uint16(body[10:12]))
-		body = body[12:]
-	case TCP6:
-		if len(body) < 36 {
-			return Header{}, 0, fmt.Errorf("%w: v2 TCP6 addresses need 36 bytes, have %d", ErrInvalid, len(body))
+		if len(body) < 2*n+4 {
+			return Header{}, 0, fmt.Errorf("%w: v2 family 0x%02x needs %d address bytes, have %d", ErrInvalid, b[13], 2*n+4, len(body))
 		}
-		h.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(body[0:16])), binary.BigEndian.Uint16(body[32:34]))
-		h.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(body[16:32])), binary.BigEndian.Uint16(body[34:36]))
-		body = body[36:]
+		src, _ := netip.AddrFromSlice(body[:n])
+		dst, _ := netip.AddrFromSlice(body[n : 2*n])
+		h.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(body[2*n:]))
+		h.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(body[2*n+2:]))
+		body = body[2*n+4:]
 	default:
 		return Header{}, 0, fmt.Errorf("%w: 0x%02x", ErrUnsupported, b[13])
 	}
