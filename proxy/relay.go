@@ -106,6 +106,20 @@ func copyHalf(h *half) string {
 	}
 	for {
 		n, err := h.avail.wait(h.raw)
+		if n > 0 {
+			h.lr.N = int64(n)
+			var m int64
+			m, err = h.dst.ReadFrom(&h.lr)
+			h.n += m
+			// The deadline may pass between wait and splice; that is an
+			// idle check like any other, with nothing lost.
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return fmt.Sprintf("%s: copying: %v", h.name, err)
+			}
+			if err == nil {
+				continue
+			}
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			quiet := quietFor(h.raw)
 			if quiet >= h.idle {
@@ -117,17 +131,9 @@ func copyHalf(h *half) string {
 		if err != nil {
 			return fmt.Sprintf("%s: reading: %v", h.name, err)
 		}
-		if n == 0 {
-			if err := h.dst.CloseWrite(); err != nil {
-				return fmt.Sprintf("%s: half-closing: %v", h.name, err)
-			}
-			return ""
+		if err := h.dst.CloseWrite(); err != nil { // n == 0: EOF
+			return fmt.Sprintf("%s: half-closing: %v", h.name, err)
 		}
-		h.lr.N = int64(n)
-		m, err := h.dst.ReadFrom(&h.lr)
-		h.n += m
-		if err != nil {
-			return fmt.Sprintf("%s: copying: %v", h.name, err)
-		}
+		return ""
 	}
 }
