@@ -73,29 +73,28 @@ func (p *Proxy) acceptLoop(ctx context.Context, fe *frontend, ln *net.TCPListene
 	}
 }
 
+// serve sets a connection up (header, server, first bytes) and hands it to
+// two fresh copy goroutines. It then ends, so the deep stack the set-up
+// grew is freed while the connection lives: idle connections stay small.
 func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
-	defer func() { <-fe.sem; p.conns.Done() }()
 	s := &session{start: time.Now(), fe: fe, client: c, ns: fe.ns}
 	p.track(s, true)
-	defer p.track(s, false)
 	s.peer = addrPort(c.RemoteAddr())
 	s.src, s.dst = s.peer, addrPort(c.LocalAddr())
 	if fe.acceptProxy {
 		if reason := p.readHeader(s); reason != "" {
 			c.Close()
-			p.logSession(s, "refused: "+reason, slog.LevelWarn)
+			p.finish(s, "refused: "+reason, slog.LevelWarn)
 			return
 		}
 	}
-	b := fe.backend
-	srv, sc, err := p.connect(b, s)
+	srv, sc, err := p.connect(fe.backend, s)
 	s.connect = time.Since(s.start)
 	if err != nil {
 		c.Close()
-		p.logSession(s, err.Error(), slog.LevelWarn)
+		p.finish(s, err.Error(), slog.LevelWarn)
 		return
 	}
-	defer srv.active.Add(-1)
 	s.srv = srv
 	p.mu.Lock()
 	s.server = sc
@@ -103,11 +102,23 @@ func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
 	if err := p.sendFirst(s, sc); err != nil {
 		c.Close()
 		sc.Close()
-		p.logSession(s, err.Error(), slog.LevelWarn)
+		p.finish(s, err.Error(), slog.LevelWarn)
 		return
 	}
-	term := s.relay.run(c, sc, p.set.clientTimeout, p.set.serverTimeout)
-	p.logSession(s, term, slog.LevelInfo)
+	s.relay.start(c, sc, p.set.clientTimeout, p.set.serverTimeout, func(term string) {
+		p.finish(s, term, slog.LevelInfo)
+	})
+}
+
+// finish logs the connection and gives back what it held.
+func (p *Proxy) finish(s *session, term string, level slog.Level) {
+	if s.srv != nil {
+		s.srv.active.Add(-1)
+	}
+	p.logSession(s, term, level)
+	p.track(s, false)
+	<-s.fe.sem
+	p.conns.Done()
 }
 
 // readHeader reads the PROXY header under proxy_header_timeout, from

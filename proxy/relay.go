@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -25,15 +26,15 @@ type half struct {
 }
 
 // relay copies both ways between client and server until both sides are
-// done or one fails; the calling goroutine does client->server and one more
-// goroutine does server->client.
+// done or one fails.
 type relay struct {
 	c2s, s2c half
 	client   *net.TCPConn
 	server   *net.TCPConn
 	mu       sync.Mutex // guards term
 	term     string
-	wg       sync.WaitGroup
+	left     atomic.Int32 // directions still copying
+	done     func(term string)
 }
 
 func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout string) error {
@@ -47,23 +48,22 @@ func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout s
 	return nil
 }
 
-// run relays and returns the termination reason.
-func (r *relay) run(client, server *net.TCPConn, clientIdle, serverIdle time.Duration) string {
-	r.client, r.server = client, server
-	if err := newHalf(&r.c2s, server, client, clientIdle, "client->server", "client timeout"); err != nil {
-		r.fail(err.Error())
-		return r.reason()
+// start relays on two new goroutines, one per direction; the last to
+// finish calls done with the termination reason.
+func (r *relay) start(client, server *net.TCPConn, clientIdle, serverIdle time.Duration, done func(term string)) {
+	r.client, r.server, r.done = client, server, done
+	err := newHalf(&r.c2s, server, client, clientIdle, "client->server", "client timeout")
+	if err == nil {
+		err = newHalf(&r.s2c, client, server, serverIdle, "server->client", "server timeout")
 	}
-	if err := newHalf(&r.s2c, client, server, serverIdle, "server->client", "server timeout"); err != nil {
+	if err != nil {
 		r.fail(err.Error())
-		return r.reason()
+		done(r.reason())
+		return
 	}
-	r.wg.Add(1)
-	go r.runHalf(&r.s2c, true)
-	r.runHalf(&r.c2s, false)
-	r.wg.Wait()
-	r.fail("closed") // both reached EOF: a normal end
-	return r.reason()
+	r.left.Store(2)
+	go r.runHalf(&r.c2s)
+	go r.runHalf(&r.s2c)
 }
 
 func (r *relay) reason() string {
@@ -72,12 +72,13 @@ func (r *relay) reason() string {
 	return r.term
 }
 
-func (r *relay) runHalf(h *half, own bool) {
+func (r *relay) runHalf(h *half) {
 	if reason := copyHalf(h); reason != "" {
 		r.fail(reason)
 	}
-	if own {
-		r.wg.Done()
+	if r.left.Add(-1) == 0 {
+		r.fail("closed") // both reached EOF: a normal end
+		r.done(r.reason())
 	}
 }
 
