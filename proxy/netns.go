@@ -17,7 +17,7 @@ type controlFunc = func(network, address string, c syscall.RawConn) error
 func (t *nsTable) listenIn(ns, addr string) (*net.TCPListener, error) {
 	var ln net.Listener
 	err := t.socketIn(ns, func(control controlFunc) error {
-		lc := net.ListenConfig{Control: control}
+		lc := net.ListenConfig{Control: control, KeepAlive: -1} // no keepalive setsockopts per accept
 		var err error
 		ln, err = lc.Listen(context.Background(), "tcp", addr)
 		return err

@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -17,12 +16,12 @@ import (
 type half struct {
 	dst, src *net.TCPConn
 	raw      syscall.RawConn // src's, for readiness and TCP_INFO
+	dstRaw   syscall.RawConn
 	idle     time.Duration
 	timeout  string // termination reason when idle runs out
 	name     string // "client->server", for errors
-	lr       io.LimitedReader
-	avail    availPoller
 	n        int64
+	mover    // per-platform state of move
 }
 
 // relay copies both ways between client and server until both sides are
@@ -42,9 +41,12 @@ func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout s
 	if err != nil {
 		return err
 	}
-	*h = half{dst: dst, src: src, raw: raw, idle: idle, name: name, timeout: timeout}
-	h.lr.R = src
-	h.avail.init()
+	dstRaw, err := dst.SyscallConn()
+	if err != nil {
+		return err
+	}
+	*h = half{dst: dst, src: src, raw: raw, dstRaw: dstRaw, idle: idle, name: name, timeout: timeout}
+	h.mover.init(h)
 	return nil
 }
 
@@ -94,47 +96,31 @@ func (r *relay) fail(reason string) {
 	r.server.Close()
 }
 
-// copyHalf is the copy loop (named, to show in stack dumps). It waits for
-// data without holding a splice pipe, so idle connections cost no pipe fds,
-// then splices exactly the queued bytes: *net.TCPConn.ReadFrom of a
-// LimitedReader over a *net.TCPConn is the kernel's splice path, as io.Copy
-// would pick. The idle deadline is armed once per idle period, not per read;
-// when it fires, TCP_INFO says how long the socket has really been quiet.
-// On EOF it passes the half-close on and returns "".
+// copyHalf is the copy loop (named, to show in stack dumps). move waits
+// for data and passes it on; the idle deadline is armed once per idle
+// period, not per read, and when it fires TCP_INFO says how long the socket
+// has really been quiet. On EOF it passes the half-close on and returns "".
 func copyHalf(h *half) string {
 	if h.idle > 0 {
 		h.src.SetReadDeadline(time.Now().Add(h.idle))
 	}
 	for {
-		n, err := h.avail.wait(h.raw)
-		if n > 0 {
-			h.lr.N = int64(n)
-			var m int64
-			m, err = h.dst.ReadFrom(&h.lr)
-			h.n += m
-			// The deadline may pass between wait and splice; that is an
-			// idle check like any other, with nothing lost.
-			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-				return fmt.Sprintf("%s: copying: %v", h.name, err)
-			}
-			if err == nil {
-				continue
-			}
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		n, err := h.move()
+		h.n += n
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
 			quiet := quietFor(h.raw)
 			if quiet >= h.idle {
 				return h.timeout
 			}
 			h.src.SetReadDeadline(time.Now().Add(h.idle - quiet))
-			continue
+		case err != nil:
+			return fmt.Sprintf("%s: %v", h.name, err)
+		case n == 0: // EOF
+			if err := h.dst.CloseWrite(); err != nil {
+				return fmt.Sprintf("%s: half-closing: %v", h.name, err)
+			}
+			return ""
 		}
-		if err != nil {
-			return fmt.Sprintf("%s: reading: %v", h.name, err)
-		}
-		if err := h.dst.CloseWrite(); err != nil { // n == 0: EOF
-			return fmt.Sprintf("%s: half-closing: %v", h.name, err)
-		}
-		return ""
 	}
 }
