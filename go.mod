@@ -1,13 +1,13 @@
 module github.com/netns-daemon/netns-daemon
 
-go 1.24
+go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/alecthomas/kong v1.17.0
-	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 )
 
-require golang.org/x/sys v0.49.0 // indirect
+require golang.org/x/sys v0.49.0
+
+require github.com/alecthomas/kong v1.17.0
