@@ -48,37 +48,16 @@ func createNamed(name string) error {
 		return fmt.Errorf("creating namespace file %s: %w", path, err)
 	}
 	f.Close()
-	errc := make(chan error, 1)
-	go func() {
-		// unshare moves this thread into the new namespace; it must not
-		// run other goroutines until it is back.
-		runtime.LockOSThread()
-		origin, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("opening current namespace: %w", err)
-			return
-		}
-		defer origin.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("unshare: %w", err)
-			return
-		}
+	// unshare moves this thread into a new namespace, which the bind
+	// mount then names.
+	err = onThread(func() error { return unix.Unshare(unix.CLONE_NEWNET) }, func() error {
 		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		mountErr := unix.Mount(self, path, "none", unix.MS_BIND, "")
-		if err := netns.Set(origin); err != nil {
-			// Stay locked: the runtime ends this thread with the goroutine.
-			errc <- fmt.Errorf("returning to original namespace: %w", err)
-			return
+		if err := unix.Mount(self, path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mounting %s: %w", path, err)
 		}
-		runtime.UnlockOSThread()
-		if mountErr != nil {
-			mountErr = fmt.Errorf("bind-mounting %s: %w", path, mountErr)
-		}
-		errc <- mountErr
-	}()
-	if err := <-errc; err != nil {
+		return nil
+	})
+	if err != nil {
 		os.Remove(path)
 		return err
 	}
@@ -115,9 +94,15 @@ func openNamed(name string) (netns.NsHandle, error) {
 	return h, nil
 }
 
-// inNamespace runs fn on a thread switched into ns. If the switch back
-// fails the thread stays locked, so the runtime discards it.
+// inNamespace runs fn on a thread switched into ns.
 func inNamespace(ns netns.NsHandle, fn func() error) error {
+	return onThread(func() error { return netns.Set(ns) }, fn)
+}
+
+// onThread runs fn on a locked thread after enter has switched its network
+// namespace, then switches back. If switching back fails the thread stays
+// locked, so the runtime ends it with the goroutine.
+func onThread(enter, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -128,7 +113,7 @@ func inNamespace(ns netns.NsHandle, fn func() error) error {
 			return
 		}
 		defer origin.Close()
-		if err := netns.Set(ns); err != nil {
+		if err := enter(); err != nil {
 			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("entering namespace: %w", err)
 			return
