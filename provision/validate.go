@@ -6,20 +6,50 @@ import (
 	"hash/fnv"
 	"net"
 	"net/netip"
-	"regexp"
 	"strings"
 )
 
-var (
-	nsNameRE    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	sysctlKeyRE = regexp.MustCompile(`^net(\.[A-Za-z0-9_:@-]+)+$`)
-	hostnameRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$`)
-)
+// Hand-written character checks instead of regexps: compiling those at
+// init cost more than the rest of a start.
+
+func allOf(s string, ok func(rune) bool) bool {
+	for _, c := range s {
+		if !ok(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func validHostname(s string) bool {
+	return len(s) > 0 && len(s) <= 253 && alnum(rune(s[0])) &&
+		allOf(s, func(c rune) bool { return alnum(c) || c == '.' || c == '-' })
+}
+
+// validSysctlKey accepts net.* keys whose parts are plain names, so a key
+// cannot climb out of /proc/sys/net.
+func validSysctlKey(k string) bool {
+	parts := strings.Split(k, ".")
+	if len(parts) < 2 || parts[0] != "net" {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if p == "" || !allOf(p, func(c rune) bool { return alnum(c) || strings.ContainsRune("_:@-", c) }) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidName reports whether name can be a namespace name: it becomes a
 // path under /run/netns and /etc/netns, so no separators and no dots alone.
 func ValidName(name string) error {
-	if !nsNameRE.MatchString(name) || name == "." || name == ".." {
+	if len(name) < 1 || len(name) > 64 || name == "." || name == ".." ||
+		!allOf(name, func(c rune) bool { return alnum(c) || c == '.' || c == '_' || c == '-' }) {
 		return fmt.Errorf("%w: namespace name %q: want 1-64 characters of [A-Za-z0-9._-], not . or ..", ErrInvalidSpec, name)
 	}
 	return nil
@@ -175,7 +205,7 @@ func (s *Spec) Validate() error {
 		s.validateGateways(ifc, add)
 	}
 	for _, k := range sortedKeys(s.Sysctl) {
-		if !sysctlKeyRE.MatchString(k) || strings.Contains(k, "..") {
+		if !validSysctlKey(k) {
 			add("sysctl %q: only net.* keys apply inside a namespace", k)
 		}
 		if strings.ContainsAny(s.Sysctl[k], "\n") {
@@ -188,12 +218,12 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, d := range s.DNS.Search {
-		if !hostnameRE.MatchString(d) {
+		if !validHostname(d) {
 			add("dns.search: %q is not a domain name", d)
 		}
 	}
 	for _, h := range sortedKeys(s.DNS.Hosts) {
-		if !hostnameRE.MatchString(h) {
+		if !validHostname(h) {
 			add("dns.hosts: %q is not a host name", h)
 		}
 		if _, err := netip.ParseAddr(s.DNS.Hosts[h]); err != nil {
