@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/netns-daemon/netns-daemon/internal/bintest"
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
@@ -59,39 +58,9 @@ func daemon(t *testing.T, name string, env []string, args ...string) {
 	})
 }
 
-// get asks addr for / from inside namespace ns, retrying for up to 8s
-// while the daemon comes up, and returns the body. It dials by hand: an
-// http.Transport dials on goroutines outside the namespace.
-func get(t *testing.T, ns, addr string) string {
-	t.Helper()
-	var last error
-	for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		c, err := nstest.Dial(t, ns, addr)
-		if last = err; err != nil {
-			continue
-		}
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
-		b, err := io.ReadAll(c)
-		c.Close()
-		_, body, ok := strings.Cut(string(b), "\r\n\r\n")
-		if err == nil && ok {
-			return body
-		}
-		last = fmt.Errorf("reply %q: %v", b, err)
-	}
-	t.Fatalf("GET / from %s to %s: %v", ns, addr, last)
-	return ""
-}
-
 func TestHAProxyVIPsWithHairpin(t *testing.T) {
 	nstest.SkipUnlessRoot(t)
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		if haproxy, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
-			t.Skip("needs haproxy (Debian package haproxy)")
-		}
-	}
+	haproxy := bintest.HAProxy(t)
 	host := nstest.NS(t, "ndh")
 	// The "uplink": one end of a veth pair (no dummy module needed).
 	nstest.IP(t, "-n", host, "link", "add", "up0", "type", "veth", "peer", "name", "up0p")
@@ -103,7 +72,7 @@ func TestHAProxyVIPsWithHairpin(t *testing.T) {
 		`/run/haproxy-netns.pid`, filepath.Join(t.TempDir(), "haproxy.pid"))
 	daemon(t, name, nil, "-c", cfg, name, "--", haproxy, "-W", "-db", "-f", "haproxy/haproxy.cfg")
 	for vip, want := range map[string]string{"192.0.2.10": "vip1", "192.0.2.11": "vip2"} {
-		if got := get(t, host, vip+":80"); got != want {
+		if got := bintest.Get(t, host, vip+":80"); got != want {
 			t.Errorf("from the host to %s: got %q; want %q", vip, got, want)
 		}
 	}
@@ -125,9 +94,15 @@ func TestEgressOnlyThroughOutbound(t *testing.T) {
 		io.WriteString(w, strings.Split(r.RemoteAddr, ":")[0])
 	}))
 	name := nstest.Name("ndeg")
-	app, _ := filepath.Abs("egress/app.py")
+	// A copy nobody can read, wherever the checkout lives.
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	app := filepath.Join(dir, "app.py")
+	if b, err := os.ReadFile("egress/app.py"); err != nil || os.WriteFile(app, b, 0o644) != nil {
+		t.Fatalf("copying app.py: %v", err)
+	}
 	daemon(t, name, []string{"UPSTREAM=198.51.100.1:9000"}, "-c", hostCopy(t, "egress/egress.toml", host), name, "--", python, app)
-	got := get(t, host, "10.1.0.5:8080")
+	got := bintest.Get(t, host, "10.1.0.5:8080")
 	if want := "client 10.1.0.1 came in on 10.1.0.5; upstream saw 10.2.0.5"; strings.TrimSpace(got) != want {
 		t.Errorf("got %q; want %q", got, want)
 	}

@@ -2,7 +2,6 @@ package initd
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +54,7 @@ frontend fe
 // on a real haproxy in a namespace beside a throwaway host namespace.
 func TestInitScriptDrivesHAProxy(t *testing.T) {
 	nstest.SkipUnlessRoot(t)
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		if haproxy, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
-			t.Skip("needs haproxy (Debian package haproxy)")
-		}
-	}
+	haproxy := bintest.HAProxy(t)
 	bin := bintest.Dir(t)
 	host := nstest.NS(t, "ndh")
 	svc := nstest.Name("ndi")
@@ -131,8 +125,8 @@ func TestInitScriptDrivesHAProxy(t *testing.T) {
 	}
 }
 
-// checkServes asks haproxy for a page from the host namespace and checks
-// that pid lives in the service's namespace.
+// checkServes checks that pid lives in the service's namespace and that
+// haproxy answers from the host namespace.
 func checkServes(t *testing.T, host string, pid int, svc string) {
 	t.Helper()
 	var ns, want syscall.Stat_t
@@ -141,21 +135,7 @@ func checkServes(t *testing.T, host string, pid int, svc string) {
 	if ns.Ino != want.Ino || ns.Dev != want.Dev {
 		t.Errorf("pid %d is not in namespace %s", pid, svc)
 	}
-	var reply string
-	for i := 0; i < 20; i++ { // the workers may still be starting
-		c, err := nstest.Dial(t, host, "10.77.0.2:8080")
-		if err == nil {
-			c.SetDeadline(time.Now().Add(3 * time.Second))
-			io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
-			b, _ := io.ReadAll(c)
-			c.Close()
-			if reply = string(b); strings.Contains(reply, "200") {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Errorf("haproxy did not answer through the inbound network: %q", reply)
+	bintest.Get(t, host, "10.77.0.2:8080")
 }
 
 // alive says whether pid runs; a zombie waiting for its reaper does not.
