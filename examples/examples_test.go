@@ -95,7 +95,11 @@ func TestEgressOnlyThroughOutbound(t *testing.T) {
 	}))
 	name := nstest.Name("ndeg")
 	// A copy nobody can read, wherever the checkout lives.
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "netns-egress-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
 	app := filepath.Join(dir, "app.py")
 	if b, err := os.ReadFile("egress/app.py"); err != nil || os.WriteFile(app, b, 0o644) != nil {
