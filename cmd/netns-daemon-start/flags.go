@@ -31,7 +31,30 @@ type flags struct {
 	JSON   bool `help:"Print the result (interfaces, addresses, routes) as JSON."`
 	Quiet  bool `short:"q" help:"No log lines and no summary; errors only."`
 
-	Name string `arg:"" help:"Namespace name ([A-Za-z0-9._-], 1-64 characters)."`
+	User    string `placeholder:"USER" help:"Exec mode: run CMD as this user (name or id), with its groups."`
+	Group   string `placeholder:"GROUP" help:"Exec mode: run CMD with this group."`
+	Pidfile string `placeholder:"FILE" help:"Exec mode: write the PID (which CMD keeps) here before exec."`
+	Chdir   string `placeholder:"DIR" help:"Exec mode: run CMD in this directory."`
+	Proxy   string `placeholder:"FILE" help:"Exec mode: run the bundled netns-proxy -c FILE as CMD."`
+	Join    bool   `help:"Enter the existing namespace NAME and exec CMD there; provision nothing."`
+
+	Name    string   `arg:"" help:"Namespace name ([A-Za-z0-9._-], 1-64 characters)."`
+	Command []string `arg:"" optional:"" passthrough:"" placeholder:"-- CMD [ARGS]" help:"Exec mode: the daemon to run inside, replacing this process."`
+}
+
+// execSpec lays the exec flags over the [exec] table.
+func (f *flags) execSpec(s provision.ExecSpec) provision.ExecSpec {
+	for _, o := range []struct {
+		dst *string
+		v   string
+	}{
+		{&s.User, f.User}, {&s.Group, f.Group}, {&s.Pidfile, f.Pidfile}, {&s.Chdir, f.Chdir},
+	} {
+		if o.v != "" {
+			*o.dst = o.v
+		}
+	}
+	return s
 }
 
 // spec loads the file, if any, and lays the flags over it.

@@ -20,12 +20,27 @@ const name = "netns-daemon-start"
 func main() {
 	var f flags
 	cli.Parse(&f, name, "Provision the network namespace NAME (hook mode), or provision it and exec CMD inside.")
+	if len(f.Command) > 0 && f.Command[0] == "--" {
+		f.Command = f.Command[1:] // kong passes the separator through
+	}
+	if f.Proxy != "" {
+		if len(f.Command) > 0 {
+			fail(fmt.Errorf("%w: --proxy and a command: give one", provision.ErrInvalidSpec))
+		}
+		var err error
+		if f.Command, err = proxyCommand(f.Proxy); err != nil {
+			fail(err)
+		}
+	}
+	if f.Join {
+		join(&f)
+	}
 	spec, err := f.spec()
 	if err != nil {
-		cli.Fail(name, err)
+		fail(err)
 	}
 	if err := spec.Validate(); err != nil {
-		cli.Fail(name, err)
+		fail(err)
 	}
 	if f.DryRun {
 		for _, c := range provision.Plan(spec) {
@@ -37,17 +52,29 @@ func main() {
 	if !f.Quiet {
 		opt.Log = func(m string) { fmt.Fprintln(os.Stderr, name+": "+m) }
 	}
+	// Exec mode checks its command before anything is provisioned.
+	var cmd *provision.Command
+	if len(f.Command) > 0 {
+		if cmd, err = provision.NewCommand(spec.Name, f.Command, f.execSpec(spec.Exec)); err != nil {
+			fail(err)
+		}
+	}
 	began := time.Now()
 	outcome, err := provision.Start(context.Background(), spec, opt)
 	if err != nil {
-		cli.Fail(name, err)
+		fail(err)
 	}
 	took := time.Since(began)
 	switch {
+	case cmd != nil:
+		if !f.Quiet {
+			fmt.Fprintf(os.Stderr, "%s: %s: %s in %s; exec %s\n", name, spec.Name, outcome, took.Round(10*time.Microsecond), cmd.Path)
+		}
+		execInside(&f, spec, cmd, outcome, opt)
 	case f.JSON:
 		rep, err := provision.Inspect(spec.Name)
 		if err != nil {
-			cli.Fail(name, err)
+			fail(err)
 		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
