@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/netns-daemon/netns-daemon/internal/bintest"
 
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
 	"github.com/netns-daemon/netns-daemon/provision"
@@ -14,28 +14,12 @@ import (
 
 // TestMain lets the tests run the command itself: the test binary re-runs
 // as netns-daemon-start when ND_RUN_MAIN is set.
-func TestMain(m *testing.M) {
-	if os.Getenv("ND_RUN_MAIN") != "" {
-		os.Args = append([]string{name}, os.Args[1:]...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { bintest.MainOrTests(m, name, main) }
 
 func run(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "ND_RUN_MAIN=1")
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
+	out, errOut, code := bintest.Command(t, args...)
+	return out + errOut, code
 }
 
 func TestBadInputExits2AndTouchesNothing(t *testing.T) {

@@ -2,35 +2,21 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/netns-daemon/netns-daemon/internal/bintest"
 
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
 	"github.com/netns-daemon/netns-daemon/provision"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("ND_RUN_MAIN") != "" {
-		os.Args = append([]string{name}, os.Args[1:]...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { bintest.MainOrTests(m, name, main) }
 
 func run(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "ND_RUN_MAIN=1")
-	out, err := cmd.Output()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
-	}
-	return string(out), cmd.ProcessState.ExitCode()
+	out, _, code := bintest.Command(t, args...)
+	return out, code
 }
 
 func TestStatusNotProvisionedExits3(t *testing.T) {
