@@ -20,13 +20,9 @@ func addrStep(ns, dev, cidr string, where func(*run) (*netlink.Handle, error)) s
 	return step{
 		cmd: cmd,
 		do: func(r *run) error {
-			h, err := where(r)
+			h, l, err := r.find(where, nsLabel(ns), dev)
 			if err != nil {
 				return err
-			}
-			l, err := r.link(h, dev)
-			if err != nil {
-				return fmt.Errorf("finding %q in %s: %w", dev, nsLabel(ns), err)
 			}
 			a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
 			if p.Addr().Is6() {
@@ -66,13 +62,9 @@ func routeStep(ns, dev, to, via string) step {
 	return step{
 		cmd: cmd,
 		do: func(r *run) error {
-			h, err := r.nl()
+			h, l, err := r.find(r2ns, nsLabel(ns), dev)
 			if err != nil {
 				return err
-			}
-			l, err := r.link(h, dev)
-			if err != nil {
-				return fmt.Errorf("finding %q in namespace %q: %w", dev, ns, err)
 			}
 			rt := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: prefixNet(dst)}
 			if via != "" {

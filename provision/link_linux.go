@@ -190,13 +190,9 @@ func hairpinSteps(s *Spec, ifc *Iface) []step {
 		steps = append(steps, step{
 			cmd: ipn(s.HostNetns, "route add %s dev %s", host, shim),
 			do: func(r *run) error {
-				h, err := r.hostNL()
+				h, l, err := r.find(r2host, r.hostLabel(), shim)
 				if err != nil {
 					return err
-				}
-				l, err := r.link(h, shim)
-				if err != nil {
-					return fmt.Errorf("finding %q in %s: %w", shim, r.hostLabel(), err)
 				}
 				rt := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: prefixNet(host), Scope: netlink.SCOPE_LINK}
 				if err := h.RouteAdd(rt); err != nil {
@@ -325,11 +321,7 @@ func linkAttrStep(s *Spec, ifc *Iface) step {
 	return step{
 		cmd: cmd,
 		do: func(r *run) error {
-			h, err := r.nl()
-			if err != nil {
-				return err
-			}
-			l, err := r.link(h, ifc.Name)
+			h, l, err := r.find(r2ns, nsLabel(s.Name), ifc.Name)
 			if err == nil && ifc.MTU != 0 {
 				err = h.LinkSetMTU(l, ifc.MTU)
 			}
@@ -349,11 +341,7 @@ func linkUpStep(ns, name string, where func(*run) (*netlink.Handle, error)) step
 	return step{
 		cmd: ipn(ns, "link set %s up", name),
 		do: func(r *run) error {
-			h, err := where(r)
-			if err != nil {
-				return err
-			}
-			l, err := r.link(h, name)
+			h, l, err := r.find(where, nsLabel(ns), name)
 			if err == nil {
 				err = h.LinkSetUp(l)
 			}

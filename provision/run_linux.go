@@ -49,6 +49,20 @@ func (r *run) link(h *netlink.Handle, name string) (netlink.Link, error) {
 	return l, nil
 }
 
+// find returns the netlink handle that where picks and the link name in
+// that namespace (label names it in errors).
+func (r *run) find(where func(*run) (*netlink.Handle, error), label, name string) (*netlink.Handle, netlink.Link, error) {
+	h, err := where(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := r.link(h, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding %q in %s: %w", name, label, err)
+	}
+	return h, l, nil
+}
+
 // forgetLink drops a cached link that was renamed, moved or deleted.
 func (r *run) forgetLink(h *netlink.Handle, name string) { delete(r.links, linkKey{h, name}) }
 
