@@ -1,0 +1,116 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Report is a namespace as the kernel shows it.
+type Report struct {
+	Name       string        `json:"name"`
+	Path       string        `json:"path"`
+	Complete   bool          `json:"complete"`
+	Interfaces []IfaceReport `json:"interfaces"`
+	Routes     []RouteReport `json:"routes"`
+	PIDs       []int         `json:"pids"`
+}
+
+// IfaceReport is one link inside the namespace.
+type IfaceReport struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	Up        bool     `json:"up"`
+	MTU       int      `json:"mtu"`
+	MAC       string   `json:"mac,omitempty"`
+	Addresses []string `json:"addresses"`
+}
+
+// RouteReport is one route of the main table.
+type RouteReport struct {
+	To  string `json:"to"`
+	Via string `json:"via,omitempty"`
+	Dev string `json:"dev"`
+}
+
+// Inspect reads name's links, addresses and routes from the kernel.
+func Inspect(name string) (*Report, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	st, err := ReadState(name)
+	if err != nil {
+		return nil, err
+	}
+	r := newRun(&Spec{Name: name}, nil, nil)
+	defer r.close()
+	h, err := r.nl()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Name: name, Path: NetnsPath(name), Complete: st != nil && st.Complete,
+		Interfaces: []IfaceReport{}, Routes: []RouteReport{}}
+	links, err := retryDump(func() ([]netlink.Link, error) { return h.LinkList() })
+	if err != nil {
+		return nil, fmt.Errorf("listing links in namespace %q: %w", name, err)
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		a := l.Attrs()
+		names[a.Index] = a.Name
+		ir := IfaceReport{Name: a.Name, Kind: l.Type(), Up: a.Flags&unix.IFF_UP != 0, MTU: a.MTU, Addresses: []string{}}
+		if len(a.HardwareAddr) > 0 {
+			ir.MAC = a.HardwareAddr.String()
+		}
+		addrs, err := retryDump(func() ([]netlink.Addr, error) { return h.AddrList(l, unix.AF_UNSPEC) })
+		if err != nil {
+			return nil, fmt.Errorf("listing addresses of %q in namespace %q: %w", a.Name, name, err)
+		}
+		for _, ad := range addrs {
+			if ad.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			ir.Addresses = append(ir.Addresses, ad.IPNet.String())
+		}
+		rep.Interfaces = append(rep.Interfaces, ir)
+	}
+	routes, err := retryDump(func() ([]netlink.Route, error) { return h.RouteList(nil, unix.AF_UNSPEC) })
+	if err != nil {
+		return nil, fmt.Errorf("listing routes in namespace %q: %w", name, err)
+	}
+	for _, rt := range routes {
+		if rt.Dst != nil && rt.Dst.IP.IsLinkLocalUnicast() || rt.Dst != nil && rt.Dst.IP.IsMulticast() {
+			continue
+		}
+		rr := RouteReport{To: "default", Dev: names[rt.LinkIndex]}
+		if rt.Dst != nil {
+			if ones, _ := rt.Dst.Mask.Size(); ones > 0 {
+				rr.To = rt.Dst.String()
+			}
+		}
+		if rt.Gw != nil {
+			rr.Via = rt.Gw.String()
+		}
+		rep.Routes = append(rep.Routes, rr)
+	}
+	if rep.PIDs, err = PIDsInside(name); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// retryDump retries a netlink dump the kernel interrupted (the table
+// changed while it was read).
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for range 5 {
+		v, err = dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return v, err
+		}
+	}
+	return v, err
+}

@@ -1,0 +1,90 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// PIDsInside lists the processes whose network namespace is name's,
+// compared by device and inode.
+func PIDsInside(name string) ([]int, error) {
+	var want syscall.Stat_t
+	if err := syscall.Stat(NetnsPath(name), &want); err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading namespace %q: %w", name, err)
+	}
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("listing /proc: %w", err)
+	}
+	self := os.Getpid()
+	var pids []int
+	var st syscall.Stat_t
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil || pid == self {
+			continue
+		}
+		if syscall.Stat("/proc/"+n+"/ns/net", &st) == nil && st.Dev == want.Dev && st.Ino == want.Ino {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// killInside ends the processes in name: SIGTERM, then SIGKILL for those
+// still there after opt.Timeout.
+func killInside(ctx context.Context, name string, opt Options) error {
+	pids, err := PIDsInside(name)
+	if err != nil || len(pids) == 0 {
+		return err
+	}
+	timeout := opt.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	opt.log("%s: sending SIGTERM to %d process(es) in the namespace: %v", name, len(pids), pids)
+	signal(pids, syscall.SIGTERM)
+	if waitGone(ctx, name, timeout) {
+		return nil
+	}
+	pids, _ = PIDsInside(name)
+	opt.log("%s: sending SIGKILL to %v", name, pids)
+	signal(pids, syscall.SIGKILL)
+	if !waitGone(ctx, name, 5*time.Second) {
+		pids, _ = PIDsInside(name)
+		return fmt.Errorf("stopping processes in namespace %q: still running after SIGKILL: %v", name, pids)
+	}
+	return nil
+}
+
+func signal(pids []int, sig syscall.Signal) {
+	for _, p := range pids {
+		syscall.Kill(p, sig)
+	}
+}
+
+// waitGone polls until no process is left in name, for at most d.
+func waitGone(ctx context.Context, name string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for wait := time.Millisecond; ; wait = min(wait*2, 100*time.Millisecond) {
+		if pids, _ := PIDsInside(name); len(pids) == 0 {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(wait)
+	}
+}

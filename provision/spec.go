@@ -1,0 +1,176 @@
+// Package provision gives a daemon its own network namespace: inbound and
+// outbound interfaces, addresses, routes, sysctls and /etc/netns files, made
+// as a plan of reversible steps (start, stop, rollback and dry-run all come
+// from the one plan).
+package provision
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalidSpec marks bad input: nothing was touched (exit status 2).
+var ErrInvalidSpec = errors.New("invalid spec")
+
+// Interface kinds.
+const (
+	KindVeth    = "veth"
+	KindMacvlan = "macvlan"
+	KindDevice  = "device"
+)
+
+// Spec is what a namespace should look like. Its TOML form is the
+// configuration file; Name comes from the command line.
+type Spec struct {
+	Name      string            `toml:"-" json:"name"`
+	HostNetns string            `toml:"host_netns" json:"host_netns,omitempty"`
+	Inbound   *Iface            `toml:"inbound" json:"inbound,omitempty"`
+	Outbound  *Iface            `toml:"outbound" json:"outbound,omitempty"`
+	Sysctl    map[string]string `toml:"sysctl" json:"sysctl,omitempty"`
+	DNS       DNS               `toml:"dns" json:"dns"`
+	Exec      ExecSpec          `toml:"exec" json:"-"` // how to run the daemon; not part of the namespace
+}
+
+// Iface is one side of the namespace: inbound (where clients come in) or
+// outbound (the only one with a default route).
+type Iface struct {
+	Kind          string   `toml:"kind" json:"kind"`
+	Name          string   `toml:"name" json:"name"`
+	Peer          string   `toml:"peer" json:"peer,omitempty"`
+	PeerAddresses []string `toml:"peer_addresses" json:"peer_addresses,omitempty"`
+	Bridge        string   `toml:"bridge" json:"bridge,omitempty"`
+	Parent        string   `toml:"parent" json:"parent,omitempty"`
+	Mode          string   `toml:"mode" json:"mode,omitempty"`
+	Addresses     []string `toml:"addresses" json:"addresses,omitempty"`
+	MTU           int      `toml:"mtu" json:"mtu,omitempty"`
+	MAC           string   `toml:"mac" json:"mac,omitempty"`
+	Routes        []Route  `toml:"routes" json:"routes,omitempty"`
+	RPFilter      string   `toml:"rp_filter" json:"rp_filter"`
+	Hairpin       bool     `toml:"hairpin" json:"hairpin,omitempty"`
+	Gateway       string   `toml:"gateway" json:"gateway,omitempty"`
+	Gateway6      string   `toml:"gateway6" json:"gateway6,omitempty"`
+
+	role string // "inbound" or "outbound", for messages
+}
+
+// Route is a static route out of an interface.
+type Route struct {
+	To  string `toml:"to" json:"to"`
+	Via string `toml:"via" json:"via,omitempty"`
+}
+
+// DNS is written to /etc/netns/NAME/, which exec mode binds over /etc.
+type DNS struct {
+	Nameservers []string          `toml:"nameservers" json:"nameservers,omitempty"`
+	Search      []string          `toml:"search" json:"search,omitempty"`
+	Hosts       map[string]string `toml:"hosts" json:"hosts,omitempty"`
+}
+
+// ExecSpec says how exec mode runs the daemon.
+type ExecSpec struct {
+	User    string `toml:"user"`
+	Group   string `toml:"group"`
+	Pidfile string `toml:"pidfile"`
+	Chdir   string `toml:"chdir"`
+}
+
+// Load reads a TOML spec. Unknown keys are an error.
+func Load(r io.Reader) (*Spec, error) {
+	var s Spec
+	md, err := toml.NewDecoder(r).Decode(&s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("%w: unknown key %q", ErrInvalidSpec, keys[0])
+	}
+	return &s, nil
+}
+
+// LoadFile reads a TOML spec from path.
+func LoadFile(path string) (*Spec, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading config: %v", ErrInvalidSpec, err)
+	}
+	defer f.Close()
+	s, err := Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Ifaces returns the configured interfaces, inbound first.
+func (s *Spec) Ifaces() []*Iface {
+	var out []*Iface
+	if s.Inbound != nil {
+		s.Inbound.role = "inbound"
+		out = append(out, s.Inbound)
+	}
+	if s.Outbound != nil {
+		s.Outbound.role = "outbound"
+		out = append(out, s.Outbound)
+	}
+	return out
+}
+
+// Normalize fills in defaults, so that two specs that mean the same thing
+// compare equal.
+func (s *Spec) Normalize() {
+	for _, ifc := range s.Ifaces() {
+		if ifc.Kind == "" {
+			ifc.Kind = KindVeth
+		}
+		if ifc.Name == "" {
+			ifc.Name = map[string]string{"inbound": "in0", "outbound": "out0"}[ifc.role]
+		}
+		if ifc.Kind == KindVeth && ifc.Peer == "" {
+			ifc.Peer = derivedName(s.Name, map[string]string{"inbound": "-in", "outbound": "-out"}[ifc.role])
+		}
+		if ifc.Kind == KindMacvlan && ifc.Mode == "" {
+			ifc.Mode = "bridge"
+		}
+		if ifc.RPFilter == "" {
+			ifc.RPFilter = map[string]string{"inbound": "loose", "outbound": "strict"}[ifc.role]
+		}
+		// A veth's only neighbour is its peer: a gateway with no peer
+		// address there would be unreachable, so the peer carries it.
+		if ifc.Kind == KindVeth && len(ifc.PeerAddresses) == 0 {
+			for _, gw := range []string{ifc.Gateway, ifc.Gateway6} {
+				if a := gatewayOnPeer(ifc, gw); a != "" {
+					ifc.PeerAddresses = append(ifc.PeerAddresses, a)
+				}
+			}
+		}
+	}
+}
+
+// Canonical is the spec as stable JSON: equal bytes mean the same namespace.
+func (s *Spec) Canonical() []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	_ = enc.Encode(s) // maps are encoded with sorted keys
+	return b.Bytes()
+}
+
+// sortedKeys returns m's keys in order, for stable plans.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
