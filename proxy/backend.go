@@ -31,6 +31,7 @@ type backend struct {
 	balance   balance
 	sendProxy proxyproto.Version // 0: none
 	source    netip.Addr         // invalid: the kernel picks
+	fromCli   bool               // source = "client": IP_TRANSPARENT, bind to the client's address
 	servers   []*server
 	rr        atomic.Uint32
 }
@@ -43,6 +44,7 @@ type server struct {
 	interval time.Duration
 	down     atomic.Bool // servers start up, as in HAProxy
 	active   atomic.Int64
+	stats    serverStats
 }
 
 func newBackend(b *Backend) *backend {
@@ -59,7 +61,11 @@ func newBackend(b *Backend) *backend {
 	case "v2":
 		be.sendProxy = 2
 	}
-	if b.Source != "" {
+	switch b.Source {
+	case "":
+	case "client":
+		be.fromCli = true
+	default:
 		be.source, _ = netip.ParseAddr(b.Source) // validated
 	}
 	for _, s := range b.Servers {
@@ -124,12 +130,18 @@ func (p *Proxy) connect(b *backend, sess *session) (*server, *net.TCPConn, error
 		if ns == "*" {
 			ns = sess.ns
 		}
+		src := b.source
+		if b.fromCli {
+			src = sess.src.Addr()
+		}
 		s.active.Add(1)
-		c, err := p.ns.dialIn(context.Background(), ns, dst, b.source, p.set.connectTimeout)
+		c, err := p.ns.dialIn(context.Background(), ns, dst, src, b.fromCli, p.set.connectTimeout)
 		if err == nil {
+			s.stats.total.Add(1)
 			return s, c, nil
 		}
 		s.active.Add(-1)
+		s.stats.connectErrors.Add(1)
 		errs = append(errs, fmt.Errorf("server %q: %w", s.name, err))
 		if errors.Is(err, errThreadStuck) {
 			break
@@ -176,7 +188,7 @@ func (p *Proxy) checkLoop(ctx context.Context, b *backend, s *server) {
 }
 
 func (p *Proxy) checkOnce(s *server) error {
-	c, err := p.ns.dialIn(context.Background(), s.ns, s.addr.addr, netip.Addr{}, min(p.set.connectTimeout, s.interval))
+	c, err := p.ns.dialIn(context.Background(), s.ns, s.addr.addr, netip.Addr{}, false, min(p.set.connectTimeout, s.interval))
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type Config struct {
 	Namespaces []string   `toml:"namespaces"`
 	Defaults   Defaults   `toml:"defaults"`
 	Log        LogConfig  `toml:"log"`
+	Metrics    Metrics    `toml:"metrics"`
 	Frontends  []Frontend `toml:"frontend"`
 	Backends   []Backend  `toml:"backend"`
 }
@@ -47,12 +48,22 @@ type LogConfig struct {
 	Format string `toml:"format"` // text | json
 }
 
+// Metrics is the optional Prometheus endpoint; Listen "" turns it off.
+type Metrics struct {
+	Listen    string `toml:"listen"`    // e.g. "127.0.0.1:9101"
+	Namespace string `toml:"namespace"` // "" = the proxy's own
+}
+
 // Frontend is a set of listeners sharing a namespace and a backend.
 type Frontend struct {
-	Name           string   `toml:"name"`
-	Bind           []string `toml:"bind"`
-	Namespace      string   `toml:"namespace"`
-	AcceptProxy    bool     `toml:"accept_proxy"`
+	Name        string   `toml:"name"`
+	Bind        []string `toml:"bind"`
+	Namespace   string   `toml:"namespace"`
+	AcceptProxy bool     `toml:"accept_proxy"`
+	// Transparent listens with IP_TRANSPARENT, for connections to other
+	// addresses that an nft tproxy rule delivers; server address "*" is
+	// then the connection's original destination.
+	Transparent    bool     `toml:"transparent"`
 	TrustedSources []string `toml:"trusted_sources"`
 	Backend        string   `toml:"backend"`
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ type frontend struct {
 	backend     *backend
 	sem         chan struct{} // max_connections; taken before Accept
 	listeners   []*net.TCPListener
+	stats       frontendStats
 }
 
 // session is one client connection, from accept to the log line.
@@ -53,8 +55,13 @@ func (p *Proxy) acceptLoop(ctx context.Context, fe *frontend, ln *net.TCPListene
 	for {
 		select {
 		case fe.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
+		default:
+			fe.stats.refused[refusedMaxConns].Add(1)
+			select {
+			case fe.sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
 		}
 		c, err := ln.AcceptTCP()
 		if err != nil {
@@ -78,11 +85,14 @@ func (p *Proxy) acceptLoop(ctx context.Context, fe *frontend, ln *net.TCPListene
 // grew is freed while the connection lives: idle connections stay small.
 func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
 	s := &session{start: time.Now(), fe: fe, client: c, ns: fe.ns}
+	fe.stats.current.Add(1)
+	fe.stats.total.Add(1)
 	p.track(s, true)
 	s.peer = addrPort(c.RemoteAddr())
 	s.src, s.dst = s.peer, addrPort(c.LocalAddr())
 	if fe.acceptProxy {
-		if reason := p.readHeader(s); reason != "" {
+		if kind, reason := p.readHeader(s); reason != "" {
+			fe.stats.refused[kind].Add(1)
 			c.Close()
 			p.finish(s, "refused: "+reason, slog.LevelWarn)
 			return
@@ -115,6 +125,8 @@ func (p *Proxy) finish(s *session, term string, level slog.Level) {
 	if s.srv != nil {
 		s.srv.active.Add(-1)
 	}
+	s.count()
+	s.fe.stats.current.Add(-1)
 	p.logSession(s, term, level)
 	p.track(s, false)
 	<-s.fe.sem
@@ -123,9 +135,9 @@ func (p *Proxy) finish(s *session, term string, level slog.Level) {
 
 // readHeader reads the PROXY header under proxy_header_timeout, from
 // trusted peers only, and applies it; it returns why it refused, or "".
-func (p *Proxy) readHeader(s *session) string {
+func (p *Proxy) readHeader(s *session) (refusal, string) {
 	if !trusted(s.fe.trusted, s.peer.Addr()) {
-		return "untrusted source for a PROXY header"
+		return refusedUntrusted, "untrusted source for a PROXY header"
 	}
 	s.client.SetReadDeadline(time.Now().Add(p.set.headerTimeout))
 	br := headerReaders.Get().(*bufio.Reader)
@@ -138,7 +150,11 @@ func (p *Proxy) readHeader(s *session) string {
 	br.Reset(nil)
 	headerReaders.Put(br)
 	if err != nil {
-		return fmt.Sprintf("reading PROXY header: %v", err)
+		kind := refusedBadHeader
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			kind = refusedHeaderTimeout
+		}
+		return kind, fmt.Sprintf("reading PROXY header: %v", err)
 	}
 	s.client.SetReadDeadline(time.Time{})
 	s.hdr = h
@@ -149,11 +165,11 @@ func (p *Proxy) readHeader(s *session) string {
 		// Only names known at start have an fd; anything else is refused,
 		// never looked up on disk.
 		if !p.allowed[name] {
-			return fmt.Sprintf("namespace %q from PROXY header is not allowed", name)
+			return refusedUnknownNS, fmt.Sprintf("namespace %q from PROXY header is not allowed", name)
 		}
 		s.ns = name
 	}
-	return ""
+	return 0, ""
 }
 
 func trusted(nets []netip.Prefix, a netip.Addr) bool {

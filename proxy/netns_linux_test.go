@@ -64,7 +64,7 @@ func testNS(t *testing.T, names ...string) *nsTable {
 
 func listenInNS(t *testing.T, tbl *nsTable, ns, addr string) net.Listener {
 	t.Helper()
-	ln, err := tbl.listenIn(ns, addr)
+	ln, err := tbl.listenIn(ns, addr, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func listenInNS(t *testing.T, tbl *nsTable, ns, addr string) net.Listener {
 
 func dialInNS(tbl *nsTable, ns, addr string) func() (net.Conn, error) {
 	return func() (net.Conn, error) {
-		return tbl.dialIn(context.Background(), ns, netip.MustParseAddrPort(addr), netip.Addr{}, 2*time.Second)
+		return tbl.dialIn(context.Background(), ns, netip.MustParseAddrPort(addr), netip.Addr{}, false, 2*time.Second)
 	}
 }
 
@@ -208,7 +208,7 @@ func BenchmarkDialIn(b *testing.B) {
 	}
 	defer tbl.close()
 	for _, ns := range []string{"", name} {
-		ln, err := tbl.listenIn(ns, "127.0.0.1:0")
+		ln, err := tbl.listenIn(ns, "127.0.0.1:0", false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func BenchmarkDialIn(b *testing.B) {
 		}
 		b.Run(label, func(b *testing.B) {
 			for b.Loop() {
-				c, err := tbl.dialIn(context.Background(), ns, dst, netip.Addr{}, time.Second)
+				c, err := tbl.dialIn(context.Background(), ns, dst, netip.Addr{}, false, time.Second)
 				if err != nil {
 					b.Fatal(err)
 				}

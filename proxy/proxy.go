@@ -18,6 +18,8 @@ type Proxy struct {
 	allowed   map[string]bool // namespaces a PROXY header may select
 	frontends []*frontend
 	backends  []*backend
+	metrics   *net.TCPListener // nil: no [metrics]
+	opts      Options
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -32,13 +34,30 @@ func NewLogger(w io.Writer, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// Options carry what a master hands its worker; the zero value is a proxy
+// that binds everything itself.
+type Options struct {
+	// Listeners are sockets bound by the master, by listener key; New takes
+	// them over and binds only what is missing.
+	Listeners map[string]*net.TCPListener
+	// Generation counts the master's reloads, for the metrics.
+	Generation uint64
+	// Ready is called once every accept loop runs.
+	Ready func()
+}
+
 // New opens every namespace the config names and binds every listener. It
 // fails, closing what it opened, if a namespace is missing or a bind fails.
 func New(cfg *Config, log *slog.Logger) (*Proxy, error) {
+	return NewWithOptions(cfg, log, Options{})
+}
+
+// NewWithOptions is New with listeners (and more) from a master.
+func NewWithOptions(cfg *Config, log *slog.Logger, opts Options) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Proxy{set: cfg.settings(&validator{}), log: log, allowed: map[string]bool{}, sessions: map[*session]struct{}{}}
+	p := &Proxy{set: cfg.settings(&validator{}), log: log, allowed: map[string]bool{}, sessions: map[*session]struct{}{}, opts: opts}
 	names := cfg.AllowedNamespaces()
 	for _, n := range names {
 		p.allowed[n] = true
@@ -55,6 +74,7 @@ func New(cfg *Config, log *slog.Logger) (*Proxy, error) {
 		p.backends = append(p.backends, b)
 		byName[b.name] = b
 	}
+	byFE := map[string]*frontend{}
 	for _, f := range cfg.Frontends {
 		fe := &frontend{name: f.Name, ns: f.Namespace, acceptProxy: f.AcceptProxy,
 			backend: byName[f.Backend], sem: make(chan struct{}, p.set.maxConns)}
@@ -63,16 +83,36 @@ func New(cfg *Config, log *slog.Logger) (*Proxy, error) {
 			fe.trusted = append(fe.trusted, pfx)
 		}
 		p.frontends = append(p.frontends, fe)
-		for _, addr := range f.Bind {
-			ln, err := p.ns.listenIn(f.Namespace, addr)
-			if err != nil {
+		byFE[fmt.Sprintf("frontend %q", f.Name)] = fe
+	}
+	for _, sp := range cfg.listenSpecs() {
+		ln := opts.Listeners[sp.key]
+		delete(opts.Listeners, sp.key)
+		if ln == nil {
+			var err error
+			if ln, err = sp.listen(p.ns); err != nil {
 				p.Close()
-				return nil, fmt.Errorf("frontend %q: binding %s in namespace %q: %w", f.Name, addr, f.Namespace, err)
+				return nil, err
 			}
+		}
+		if fe := byFE[sp.owner]; fe != nil {
 			fe.listeners = append(fe.listeners, ln)
+		} else {
+			p.metrics = ln
 		}
 	}
+	for _, ln := range opts.Listeners { // not in this config: not ours to serve
+		ln.Close()
+	}
 	return p, nil
+}
+
+// MetricsAddr is the address of the metrics listener, or nil.
+func (p *Proxy) MetricsAddr() net.Addr {
+	if p.metrics == nil {
+		return nil
+	}
+	return p.metrics.Addr()
 }
 
 // Addrs returns the bound addresses of a frontend's listeners.
@@ -96,6 +136,9 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) closeListeners() {
+	if p.metrics != nil {
+		p.metrics.Close()
+	}
 	for _, fe := range p.frontends {
 		for _, ln := range fe.listeners {
 			ln.Close()
@@ -122,7 +165,13 @@ func (p *Proxy) Serve(ctx context.Context) error {
 			loops.Go(func() { p.acceptLoop(ctx, fe, ln) })
 		}
 	}
-	p.log.Info("started", "frontends", len(p.frontends), "backends", len(p.backends))
+	if p.metrics != nil {
+		loops.Go(func() { p.serveMetrics(ctx, p.metrics) })
+	}
+	p.log.Info("started", "frontends", len(p.frontends), "backends", len(p.backends), "generation", p.opts.Generation)
+	if p.opts.Ready != nil {
+		p.opts.Ready()
+	}
 	<-ctx.Done()
 	p.closeListeners()
 	loops.Wait()

@@ -76,6 +76,16 @@ func (c *Config) Validate() error {
 		names[f.Name] = true
 		v.frontend(key, f, backends[f.Backend])
 	}
+	if m := c.Metrics; m.Listen != "" {
+		if _, err := parseHostPort(m.Listen); err != nil {
+			v.addf(fmt.Sprintf("metrics.listen %q", m.Listen), "%v", err)
+		}
+	} else if m.Namespace != "" {
+		v.addf("metrics.namespace", "set without metrics.listen")
+	}
+	if n := c.Metrics.Namespace; n != "" && !ValidNamespaceName(n) {
+		v.addf("metrics.namespace", "%q is not a valid namespace name", n)
+	}
 	if len(c.Frontends) == 0 {
 		v.addf("frontend", "no frontend configured")
 	}
@@ -110,8 +120,8 @@ func (v *validator) frontend(key string, f *Frontend, b *Backend) {
 		v.addf(key, "missing backend")
 	case b == nil:
 		v.addf(key, "backend %q is not defined", f.Backend)
-	case !f.AcceptProxy && b.needsHeader():
-		v.addf(key, "backend %q takes server addresses from the PROXY header (address \"*\") but accept_proxy is off", f.Backend)
+	case !f.AcceptProxy && !f.Transparent && b.needsHeader():
+		v.addf(key, "backend %q takes server addresses from the PROXY header or the original destination (address \"*\") but accept_proxy and transparent are off", f.Backend)
 	}
 }
 
@@ -127,9 +137,7 @@ func (v *validator) backend(key string, b *Backend) {
 		v.addf(key, "send_proxy %q is not \"\", v1 or v2", b.SendProxy)
 	}
 	switch b.Source {
-	case "":
-	case "client":
-		v.addf(key, "source = \"client\": transparent source not supported yet")
+	case "", "client":
 	default:
 		if a, err := netip.ParseAddr(b.Source); err != nil || a.Zone() != "" {
 			v.addf(key, "source %q is not \"\", \"client\" or an IP address", b.Source)
@@ -252,6 +260,7 @@ func (c *Config) AllowedNamespaces() []string {
 	for _, f := range c.Frontends {
 		add(f.Namespace)
 	}
+	add(c.Metrics.Namespace)
 	for _, b := range c.Backends {
 		for _, s := range b.Servers {
 			add(s.Namespace)

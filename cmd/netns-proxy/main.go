@@ -1,5 +1,9 @@
 // Command netns-proxy is the namespace-aware TCP proxy; see package proxy.
 //
+// It runs as a master that keeps the PID and the listening sockets, and a
+// worker (this binary again, started by the master) that serves them; see
+// proxy.Master. SIGHUP reloads the config without closing a socket.
+//
 // Exit status: 0 ok, 1 runtime failure, 2 bad flags or config.
 package main
 
@@ -39,7 +43,10 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "netns-proxy:", err)
 		return 2
 	}
-	cfg, err := proxy.LoadFile(c.Config)
+	if proxy.IsWorker() {
+		return worker(c)
+	}
+	cfg, text, err := proxy.ReadConfig(c.Config)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netns-proxy:", err)
 		return 2
@@ -52,15 +59,41 @@ func run(args []string) int {
 	if c.LogFormat != "" {
 		format = c.LogFormat
 	}
-	log := proxy.NewLogger(os.Stderr, format)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := proxy.Run(ctx, cfg, log); err != nil {
-		fmt.Fprintln(os.Stderr, "netns-proxy:", err)
-		if errors.Is(err, proxy.ErrInvalidConfig) {
-			return 2
-		}
-		return 1
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	m := &proxy.Master{ConfigPath: c.Config, Args: args, Log: proxy.NewLogger(os.Stderr, format).With("role", "master")}
+	return exitCode(m.Run(ctx, cfg, text, hup))
+}
+
+// worker serves what its master passed until SIGTERM.
+func worker(c cli) int {
+	in, err := proxy.Inherit()
+	if err != nil {
+		return exitCode(err)
 	}
-	return 0
+	format := in.Config.Log.Format
+	if c.LogFormat != "" {
+		format = c.LogFormat
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	signal.Ignore(syscall.SIGHUP) // the master's to handle; a terminal hangup must not kill us
+	p, err := proxy.NewWithOptions(in.Config, proxy.NewLogger(os.Stderr, format).With("pid", os.Getpid()), in.Options)
+	if err != nil {
+		return exitCode(err)
+	}
+	return exitCode(p.Serve(ctx))
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "netns-proxy:", err)
+	if errors.Is(err, proxy.ErrInvalidConfig) {
+		return 2
+	}
+	return 1
 }
