@@ -20,8 +20,8 @@ var (
 	out  []byte
 )
 
-// Dir returns a directory holding netns-daemon-start, -stop and -status,
-// built from this checkout.
+// Dir returns a directory holding netns-daemon-start, -stop, -status and
+// netns-proxy, built from this checkout.
 func Dir(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
@@ -30,7 +30,7 @@ func Dir(t testing.TB) string {
 		if dir, err = os.MkdirTemp("", "netns-daemon-bin-"); err != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/netns-daemon-start", "./cmd/netns-daemon-stop", "./cmd/netns-daemon-status")
+		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/netns-daemon-start", "./cmd/netns-daemon-stop", "./cmd/netns-daemon-status", "./cmd/netns-proxy")
 		cmd.Dir = root
 		out, err = cmd.CombinedOutput()
 	})
