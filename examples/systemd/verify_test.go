@@ -16,7 +16,7 @@ func TestUnitsVerify(t *testing.T) {
 		t.Skip("needs systemd-analyze (Debian package systemd)")
 	}
 	bin := t.TempDir()
-	for _, b := range []string{"netns-daemon-start", "netns-daemon-stop"} {
+	for _, b := range []string{"netns-daemon-start", "netns-daemon-stop", "netns-proxy"} {
 		if err := os.WriteFile(filepath.Join(bin, b), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -31,6 +31,8 @@ func TestUnitsVerify(t *testing.T) {
 		{"haproxy-netns.service", []string{"haproxy-netns.service"}},
 		{"haproxy.service", []string{"netns@.service", "haproxy.service.d/netns.conf"}},
 		{"haproxy.service", []string{"no-helper/haproxy.service.d/netns.conf"}},
+		{"netns-proxy.service", []string{"netns-proxy.service"}},
+		{"netns-proxy-netns.service", []string{"netns-proxy-netns.service"}},
 	} {
 		t.Run(strings.Join(tc.files, "+"), func(t *testing.T) {
 			dir := t.TempDir()
