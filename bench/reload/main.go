@@ -229,7 +229,7 @@ type haproxyRun struct {
 	procs    []*exec.Cmd
 }
 
-func (h *haproxyRun) cfg() string { return filepath.Join(h.dir, "haproxy.cfg") }
+func (h *haproxyRun) cfg() string  { return filepath.Join(h.dir, "haproxy.cfg") }
 func (h *haproxyRun) sock() string { return filepath.Join(h.dir, "stats.sock") }
 
 func (h *haproxyRun) start() error {
