@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -280,34 +279,4 @@ func scrape(t *testing.T, tbl *nsTable, ns, addr string) map[string]int64 {
 		t.Fatalf("scraping metrics: %v", err)
 	}
 	return scrapeConn(t, c)
-}
-
-func scrapeConn(t *testing.T, c net.Conn) map[string]int64 {
-	t.Helper()
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /metrics HTTP/1.0\r\n\r\n")
-	out := map[string]int64{}
-	sc := bufio.NewScanner(c)
-	body := false
-	for sc.Scan() {
-		line := sc.Text()
-		if !body {
-			body = line == ""
-			continue
-		}
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		var v int64
-		if _, err := fmt.Sscan(line[i+1:], &v); err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	if len(out) == 0 {
-		t.Fatal("metrics: empty scrape")
-	}
-	return out
 }

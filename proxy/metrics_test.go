@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -89,4 +91,36 @@ func TestMetricsRefusals(t *testing.T) {
 	scrape(r, `netns_proxy_frontend_refused_total{frontend="in",reason="unknown_namespace"}`, 0)
 	scrape(r2, `netns_proxy_server_connect_errors_total{backend="app",server="s1"}`, 1)
 	scrape(r2, `netns_proxy_backend_connect_errors_total{backend="app"}`, 1)
+}
+
+// scrapeConn sends a GET on c and parses the exposition into
+// name{labels} -> value.
+func scrapeConn(t *testing.T, c net.Conn) map[string]int64 {
+	t.Helper()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /metrics HTTP/1.0\r\n\r\n")
+	out := map[string]int64{}
+	sc := bufio.NewScanner(c)
+	body := false
+	for sc.Scan() {
+		line := sc.Text()
+		if !body {
+			body = line == ""
+			continue
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		var v int64
+		if _, err := fmt.Sscan(line[i+1:], &v); err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if len(out) == 0 {
+		t.Fatal("metrics: empty scrape")
+	}
+	return out
 }

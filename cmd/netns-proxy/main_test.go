@@ -33,6 +33,7 @@ func TestCheckExitCodes(t *testing.T) {
 	}{
 		{"valid", []string{"-c", good, "--check"}, 0},
 		{"example", []string{"--config", "../../examples/proxy/namespace-star.toml", "--check"}, 0},
+		{"in-namespace example", []string{"-c", "../../examples/proxy/in-namespace.toml", "--check"}, 0},
 		{"invalid", []string{"-c", bad, "--check"}, 2},
 		{"missing file", []string{"-c", filepath.Join(t.TempDir(), "none.toml"), "--check"}, 2},
 		{"unknown flag", []string{"-c", good, "--bogus"}, 2},
