@@ -73,6 +73,12 @@ func (n *transparentNet) peerServer(t *testing.T, addr string) {
 	})
 }
 
+// proxy runs a frontend and a source = "client" backend, both in P.
+func (n *transparentNet) proxy(t *testing.T, frontend, server string) *running {
+	return startProxy(t, fmt.Sprintf("[[frontend]]\nname = \"in\"\nnamespace = %q\n%s\nbackend = \"app\"\n"+
+		"[[backend]]\nname = \"app\"\nsource = \"client\"\n[[backend.server]]\nname = \"s\"\nnamespace = %[1]q\naddress = %[3]q\n", n.p, frontend, server))
+}
+
 func (n *transparentNet) roundTrip(t *testing.T, addr string) string {
 	t.Helper()
 	got, err := roundTrip(t, func() (net.Conn, error) { return nstest.Dial(t, n.c, addr) }, "hello")
@@ -88,20 +94,7 @@ func TestTransparentSource(t *testing.T) {
 	skipUnlessRoot(t)
 	n := newTransparentNet(t, 15001)
 	n.peerServer(t, "10.77.2.2:8080")
-	startProxy(t, fmt.Sprintf(`
-[[frontend]]
-name = "in"
-namespace = %q
-bind = ["10.77.1.1:80"]
-backend = "app"
-[[backend]]
-name = "app"
-source = "client"
-[[backend.server]]
-name = "s"
-namespace = %[1]q
-address = "10.77.2.2:8080"
-`, n.p))
+	n.proxy(t, `bind = ["10.77.1.1:80"]`, "10.77.2.2:8080")
 	if got, want := n.roundTrip(t, "10.77.1.1:80"), "peer=10.77.1.2 local=10.77.2.2:8080 got=hello"; got != want {
 		t.Errorf("got %q; want %q", got, want)
 	}
@@ -115,21 +108,7 @@ func TestTproxyFrontend(t *testing.T) {
 	skipUnlessRoot(t)
 	n := newTransparentNet(t, 15001)
 	n.peerServer(t, "10.9.9.9:80")
-	r := startProxy(t, fmt.Sprintf(`
-[[frontend]]
-name = "in"
-namespace = %q
-bind = ["0.0.0.0:15001"]
-transparent = true
-backend = "app"
-[[backend]]
-name = "app"
-source = "client"
-[[backend.server]]
-name = "original"
-namespace = %[1]q
-address = "*"
-`, n.p))
+	r := n.proxy(t, "bind = [\"0.0.0.0:15001\"]\ntransparent = true", "*")
 	if got, want := n.roundTrip(t, "10.9.9.9:80"), "peer=10.77.1.2 local=10.9.9.9:80 got=hello"; got != want {
 		t.Errorf("got %q; want %q", got, want)
 	}
