@@ -39,12 +39,13 @@ type master struct {
 // startMaster runs netns-proxy -c cfg (JSON logs), waits for its first
 // worker and stops it (and checks that no worker outlives it) when the
 // test ends.
-func startMaster(t *testing.T, cfgText string) *master {
+func startMaster(t *testing.T, cfgText string, env ...string) *master {
 	t.Helper()
 	m := &master{cfg: filepath.Join(t.TempDir(), "proxy.toml"), log: &syncBuf{}, scanned: make(chan struct{})}
 	m.write(t, cfgText)
 	m.cmd = exec.Command(filepath.Join(bintest.Dir(t), "netns-proxy"), "-c", m.cfg, "--log-format", "json")
 	m.cmd.Stderr = m.log
+	m.cmd.Env = append(os.Environ(), env...)
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -279,4 +280,44 @@ func scrape(t *testing.T, tbl *nsTable, ns, addr string) map[string]int64 {
 		t.Fatalf("scraping metrics: %v", err)
 	}
 	return scrapeConn(t, c)
+}
+
+// TestNotify listens where systemd would ($NOTIFY_SOCKET) and checks the
+// master's messages through start, reload and stop.
+func TestNotify(t *testing.T) {
+	skipUnlessRoot(t)
+	ns := newTestNS(t)
+	tbl := testNS(t, ns)
+	echo := serveOn(t, listenInNS(t, tbl, ns, "127.0.0.1:0"), echoServer)
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	next := func() string {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		b := make([]byte, 512)
+		n, err := conn.Read(b)
+		if err != nil {
+			t.Fatalf("reading sd_notify: %v", err)
+		}
+		return string(b[:n])
+	}
+	m := startMaster(t, reloadConfig(ns, echo.addr(), "", 8083), "NOTIFY_SOCKET="+sock)
+	if got, want := next(), fmt.Sprintf("READY=1\nMAINPID=%d", m.cmd.Process.Pid); got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	m.cmd.Process.Signal(syscall.SIGHUP)
+	if got := next(); !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=\d+$`).MatchString(got) {
+		t.Errorf("got %q; want RELOADING=1 and MONOTONIC_USEC", got)
+	}
+	if got := next(); !strings.HasPrefix(got, "READY=1") {
+		t.Errorf("after reload got %q; want READY=1", got)
+	}
+	m.stop(t)
+	if got := next(); got != "STOPPING=1" {
+		t.Errorf("got %q; want STOPPING=1", got)
+	}
 }
