@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -236,5 +237,34 @@ func BenchmarkDialIn(b *testing.B) {
 			}
 		})
 		ln.Close()
+	}
+}
+
+// TestIdleHoldsNoPipe: idle connections must not pin splice pipes (two fds
+// each), or 10,000 idle connections run out of fds.
+func TestIdleHoldsNoPipe(t *testing.T) {
+	pipesOpen := func() int {
+		fds, _ := filepath.Glob("/proc/self/fd/*")
+		n := 0
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "pipe:") {
+				n++
+			}
+		}
+		return n
+	}
+	// A plain-buffer echo: io.Copy between TCPConns would splice and pin
+	// pipes on the test's side.
+	srv := serveOn(t, listenLoopback(t), func(c net.Conn) {
+		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
+	})
+	r := startProxy(t, config("", "", addrLine(srv)))
+	before := pipesOpen()
+	const n = 200
+	for range n {
+		dialProxy(t, r)
+	}
+	if got := pipesOpen() - before; got >= n {
+		t.Errorf("%d idle connections hold %d pipe fds; want fewer than one per connection", n, got)
 	}
 }

@@ -31,24 +31,22 @@ func (m *mover) init(*half) {
 // dst. It returns 0, nil at EOF.
 func (h *half) move() (int64, error) {
 	m := &h.mover
-	p, err := pipes.get()
-	if err != nil {
-		return 0, fmt.Errorf("getting a splice pipe: %w", err)
-	}
-	m.p, m.in, m.inErr = p, 0, nil
+	m.p, m.in, m.inErr = nil, 0, nil
 	if err := h.raw.Read(m.spliceIn); err != nil {
-		pipes.put(p)
-		return 0, err // deadline or closed: nothing in the pipe
+		return 0, err // deadline or closed: fill holds no pipe when waiting
 	}
+	p := m.p
 	if m.in == 0 || m.inErr != nil {
-		pipes.put(p)
+		if p != nil {
+			pipes.put(p)
+		}
 		if m.inErr != nil {
 			return 0, fmt.Errorf("reading: %w", m.inErr)
 		}
 		return 0, nil
 	}
 	m.outErr = nil
-	err = h.dstRaw.Write(m.pumpOut)
+	err := h.dstRaw.Write(m.pumpOut)
 	moved := int64(m.in - p.data)
 	pipes.put(p)
 	if err == nil {
@@ -60,15 +58,26 @@ func (h *half) move() (int64, error) {
 	return moved, nil
 }
 
-// fill is the RawConn.Read callback: splice from the socket into the
-// (empty) pipe; EAGAIN can then only mean the socket has nothing.
+// fill is the RawConn.Read callback: splice from the socket into an empty
+// pipe, so EAGAIN can only mean the socket has nothing. Before waiting it
+// gives the pipe back: a waiting connection holds none.
 func (m *mover) fill(fd uintptr) bool {
+	if m.p == nil {
+		p, err := pipes.get()
+		if err != nil {
+			m.inErr = fmt.Errorf("getting a splice pipe: %w", err)
+			return true
+		}
+		m.p = p
+	}
 	for {
 		n, err := unix.Splice(int(fd), nil, m.p.w, nil, m.p.size, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
+			pipes.put(m.p)
+			m.p = nil
 			return false
 		case err != nil:
 			m.inErr = err
@@ -111,7 +120,8 @@ type pipePool struct {
 	free []*pipe
 }
 
-const maxFreePipes = 1024
+// Few: each pooled pipe is two fds, and fds are what 10k connections need.
+const maxFreePipes = 64
 
 var pipes pipePool
 
