@@ -46,7 +46,7 @@ func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout s
 		return err
 	}
 	*h = half{dst: dst, src: src, raw: raw, dstRaw: dstRaw, idle: idle, name: name, timeout: timeout}
-	h.mover.init(h)
+	h.mover.init()
 	return nil
 }
 

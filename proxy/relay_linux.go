@@ -22,7 +22,7 @@ type mover struct {
 	pumpOut  func(fd uintptr) bool
 }
 
-func (m *mover) init(*half) {
+func (m *mover) init() {
 	m.spliceIn = m.fill
 	m.pumpOut = m.drain
 }

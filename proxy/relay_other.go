@@ -10,7 +10,7 @@ import (
 // mover without splice: one ReadFrom until EOF, then report EOF.
 type mover struct{ done bool }
 
-func (m *mover) init(*half) {}
+func (m *mover) init() {}
 
 func (h *half) move() (int64, error) {
 	if h.done {
