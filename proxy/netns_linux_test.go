@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -267,4 +268,50 @@ func TestIdleHoldsNoPipe(t *testing.T) {
 	if got := pipesOpen() - before; got >= n {
 		t.Errorf("%d idle connections hold %d pipe fds; want fewer than one per connection", n, got)
 	}
+}
+
+// TestParkedConnections: connections idle past parkAfter give up their
+// goroutines, then relay again, half-close and end on grace like others.
+func TestParkedConnections(t *testing.T) {
+	srv := serveOn(t, listenLoopback(t), func(c net.Conn) {
+		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
+	})
+	r := startProxy(t, "[defaults]\ngrace = \"200ms\"\n"+config("", "", addrLine(srv)))
+	before := runtime.NumGoroutine()
+	const n = 20
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = dialProxy(t, r)
+	}
+	time.Sleep(parkAfter + 500*time.Millisecond)
+	// Left: the test's own echo goroutine per connection, not the proxy's two.
+	if got := runtime.NumGoroutine() - before; got > n+5 {
+		t.Errorf("%d goroutines for %d idle connections; want the proxy's parked", got, n)
+	}
+	buf := make([]byte, 5)
+	for i, c := range conns[:n/2] {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "again")
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "again" {
+			t.Fatalf("conn %d after parking: %q, %v", i, buf, err)
+		}
+		c.(*net.TCPConn).CloseWrite()
+		if rest, err := io.ReadAll(c); err != nil || len(rest) != 0 {
+			t.Errorf("conn %d half-close after parking: %q, %v", i, rest, err)
+		}
+	}
+	r.stop() // the other half are still parked: grace must end them
+	select {
+	case err := <-r.done:
+		r.done <- err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return with parked connections")
+	}
+	for i, c := range conns[n/2:] {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(buf); err != io.EOF {
+			t.Errorf("parked conn %d after grace: %v; want EOF", i, err)
+		}
+	}
+	r.log.waitLog(t, "term=shutdown")
 }

@@ -43,6 +43,9 @@ func New(cfg *Config, log *slog.Logger) (*Proxy, error) {
 	for _, n := range names {
 		p.allowed[n] = true
 	}
+	if err := initRelay(); err != nil {
+		return nil, err
+	}
 	ns, err := openNamespaces(names)
 	if err != nil {
 		return nil, err
@@ -179,6 +182,7 @@ func (p *Proxy) closeAll() int {
 		s.client.Close()
 		if s.server != nil {
 			s.server.Close()
+			s.relay.wakeParked()
 		}
 	}
 	return len(p.sessions)
