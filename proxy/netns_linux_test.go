@@ -241,6 +241,12 @@ func BenchmarkDialIn(b *testing.B) {
 	}
 }
 
+// bufferEcho echoes through a small buffer: io.Copy between TCPConns
+// would splice and pin pipes and goroutines on the test's side.
+func bufferEcho(c net.Conn) {
+	io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
+}
+
 // TestIdleHoldsNoPipe: idle connections must not pin splice pipes (two fds
 // each), or 10,000 idle connections run out of fds.
 func TestIdleHoldsNoPipe(t *testing.T) {
@@ -254,11 +260,7 @@ func TestIdleHoldsNoPipe(t *testing.T) {
 		}
 		return n
 	}
-	// A plain-buffer echo: io.Copy between TCPConns would splice and pin
-	// pipes on the test's side.
-	srv := serveOn(t, listenLoopback(t), func(c net.Conn) {
-		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
-	})
+	srv := serveOn(t, listenLoopback(t), bufferEcho)
 	r := startProxy(t, config("", "", addrLine(srv)))
 	before := pipesOpen()
 	const n = 200
@@ -273,9 +275,7 @@ func TestIdleHoldsNoPipe(t *testing.T) {
 // TestParkedConnections: connections idle past parkAfter give up their
 // goroutines, then relay again, half-close and end on grace like others.
 func TestParkedConnections(t *testing.T) {
-	srv := serveOn(t, listenLoopback(t), func(c net.Conn) {
-		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64))
-	})
+	srv := serveOn(t, listenLoopback(t), bufferEcho)
 	r := startProxy(t, "[defaults]\ngrace = \"200ms\"\n"+config("", "", addrLine(srv)))
 	before := runtime.NumGoroutine()
 	const n = 20
