@@ -16,8 +16,8 @@
 // the outgoing header and ends; two goroutines then copy, one per
 // direction, with splice(2) through pipes pooled and held only while data
 // moves. A direction idle for a second parks in one process-wide epoll set
-// and its goroutine ends, so an idle connection costs a few hundred bytes
-// of heap, no goroutine and no pipe (park_linux.go). Idle timeouts are
+// and its goroutine ends, so an idle connection keeps only its heap state:
+// no goroutine, no stack, no pipe (park_linux.go). Idle timeouts are
 // judged with TCP_INFO, which sees both directions of a socket.
 //
 // Stop: the context ends accepting; connections drain for up to grace and
