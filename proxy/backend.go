@@ -121,6 +121,12 @@ func (p *Proxy) connect(b *backend, sess *session) (*server, *net.TCPConn, error
 		}
 		dst, ns := s.addr.addr, s.ns
 		if s.addr.fromHeader {
+			if !sess.hdrDst {
+				// LOCAL or UNKNOWN (e.g. a health check): the only
+				// destination would be our own listener.
+				errs = append(errs, fmt.Errorf("server %q: address \"*\" but the PROXY header carries no destination", s.name))
+				continue
+			}
 			port := dst.Port()
 			if port == 0 {
 				port = sess.dst.Port()

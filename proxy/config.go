@@ -1,6 +1,3 @@
-// Package proxy is netns-proxy: a TCP proxy whose listeners and servers live
-// in named network namespaces, speaking PROXY protocol v1/v2 with the NETNS
-// TLV the way HAProxy does (see doc/network-namespaces.txt in HAProxy).
 package proxy
 
 import (

@@ -35,6 +35,7 @@ type session struct {
 	peer     netip.AddrPort
 	src, dst netip.AddrPort // the client's view, from the header if any
 	ns       string         // the connection's namespace
+	hdrDst   bool           // dst came from a PROXY header
 	hdr      proxyproto.Header
 	pending  []byte // read past the header; goes to the server first
 	srv      *server
@@ -160,6 +161,7 @@ func (p *Proxy) readHeader(s *session) (refusal, string) {
 	s.hdr = h
 	if h.Command == proxyproto.Proxy && h.Family != proxyproto.Unspec {
 		s.src, s.dst = h.Src, h.Dst
+		s.hdrDst = true
 	}
 	if name, ok := h.NetNS(); ok {
 		// Only names known at start have an fd; anything else is refused,

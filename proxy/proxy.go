@@ -62,6 +62,9 @@ func NewWithOptions(cfg *Config, log *slog.Logger, opts Options) (*Proxy, error)
 	for _, n := range names {
 		p.allowed[n] = true
 	}
+	if err := initRelay(); err != nil {
+		return nil, err
+	}
 	ns, err := openNamespaces(names)
 	if err != nil {
 		return nil, err
@@ -228,6 +231,7 @@ func (p *Proxy) closeAll() int {
 		s.client.Close()
 		if s.server != nil {
 			s.server.Close()
+			s.relay.wakeParked()
 		}
 	}
 	return len(p.sessions)

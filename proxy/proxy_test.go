@@ -115,6 +115,21 @@ func TestHeaderRefused(t *testing.T) {
 	}
 }
 
+// TestLocalHeaderStarServer: a LOCAL header (HAProxy's health check) to
+// a backend whose address comes from the header has nowhere to go; it must
+// not loop back into our own listener.
+func TestLocalHeaderStarServer(t *testing.T) {
+	r := startProxy(t, config("accept_proxy = true\ntrusted_sources = [\"127.0.0.1\"]", "", `address = "*"`))
+	local, _ := (&proxyproto.Header{Command: proxyproto.Local}).AppendV2(nil)
+	if got, _ := roundTrip(t, dialTo(r.addr()), string(local)); got != "" {
+		t.Errorf("got %q; want the connection closed", got)
+	}
+	r.log.waitLog(t, "carries no destination")
+	if strings.Count(r.log.String(), "msg=connection") != 1 {
+		t.Errorf("want exactly one connection logged:\n%s", r.log)
+	}
+}
+
 func TestHeaderTimeout(t *testing.T) {
 	srv := serveOn(t, listenLoopback(t), reportServer)
 	r := startProxy(t, "[defaults]\nproxy_header_timeout = \"200ms\"\n"+config("accept_proxy = true\ntrusted_sources = [\"127.0.0.1\"]", "", addrLine(srv)))

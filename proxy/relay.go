@@ -1,10 +1,7 @@
 package proxy
 
 import (
-	"errors"
-	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +18,7 @@ type half struct {
 	timeout  string // termination reason when idle runs out
 	name     string // "client->server", for errors
 	n        int64
+	r        *relay
 	mover    // per-platform state of move
 }
 
@@ -36,7 +34,8 @@ type relay struct {
 	done     func(term string)
 }
 
-func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout string) error {
+func (r *relay) newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout string) error {
+	h.r = r
 	raw, err := src.SyscallConn()
 	if err != nil {
 		return err
@@ -45,7 +44,9 @@ func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout s
 	if err != nil {
 		return err
 	}
-	*h = half{dst: dst, src: src, raw: raw, dstRaw: dstRaw, idle: idle, name: name, timeout: timeout}
+	// Field by field: the mover's lock may already be in use by closeAll.
+	h.dst, h.src, h.raw, h.dstRaw = dst, src, raw, dstRaw
+	h.idle, h.name, h.timeout = idle, name, timeout
 	h.mover.init(h)
 	return nil
 }
@@ -54,9 +55,9 @@ func newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name, timeout s
 // finish calls done with the termination reason.
 func (r *relay) start(client, server *net.TCPConn, clientIdle, serverIdle time.Duration, done func(term string)) {
 	r.client, r.server, r.done = client, server, done
-	err := newHalf(&r.c2s, server, client, clientIdle, "client->server", "client timeout")
+	err := r.newHalf(&r.c2s, server, client, clientIdle, "client->server", "client timeout")
 	if err == nil {
-		err = newHalf(&r.s2c, client, server, serverIdle, "server->client", "server timeout")
+		err = r.newHalf(&r.s2c, client, server, serverIdle, "server->client", "server timeout")
 	}
 	if err != nil {
 		r.fail(err.Error())
@@ -74,8 +75,14 @@ func (r *relay) reason() string {
 	return r.term
 }
 
+// runHalf runs one direction until it ends or parks; a parked direction
+// is resumed on a new goroutine by whatever wakes it.
 func (r *relay) runHalf(h *half) {
-	if reason := copyHalf(h); reason != "" {
+	reason, parked := copyHalf(h)
+	if parked {
+		return
+	}
+	if reason != "" {
 		r.fail(reason)
 	}
 	if r.left.Add(-1) == 0 {
@@ -94,33 +101,12 @@ func (r *relay) fail(reason string) {
 	r.mu.Unlock()
 	r.client.Close()
 	r.server.Close()
+	r.wakeParked()
 }
 
-// copyHalf is the copy loop (named, to show in stack dumps). move waits
-// for data and passes it on; the idle deadline is armed once per idle
-// period, not per read, and when it fires TCP_INFO says how long the socket
-// has really been quiet. On EOF it passes the half-close on and returns "".
-func copyHalf(h *half) string {
-	if h.idle > 0 {
-		h.src.SetReadDeadline(time.Now().Add(h.idle))
-	}
-	for {
-		n, err := h.move()
-		h.n += n
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			quiet := quietFor(h.raw)
-			if quiet >= h.idle {
-				return h.timeout
-			}
-			h.src.SetReadDeadline(time.Now().Add(h.idle - quiet))
-		case err != nil:
-			return fmt.Sprintf("%s: %v", h.name, err)
-		case n == 0: // EOF
-			if err := h.dst.CloseWrite(); err != nil {
-				return fmt.Sprintf("%s: half-closing: %v", h.name, err)
-			}
-			return ""
-		}
-	}
+// wakeParked resumes parked directions after their sockets were closed, so
+// they see the close and end.
+func (r *relay) wakeParked() {
+	r.c2s.wakeClosed()
+	r.s2c.wakeClosed()
 }

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -9,46 +11,91 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mover moves bytes with splice(2) through a pipe taken from a pool only
-// while data is in flight, so an idle connection holds no pipe: the wait
-// for data happens before a pipe is needed. Each wake costs one splice in,
-// one out, and one more in that finds the socket empty.
+// mover moves bytes with splice(2) through a pooled pipe taken only while
+// data is in flight. A direction waits for data in Go's poller for up to
+// parkAfter; after that it parks: the socket goes into the parker's epoll
+// set and the goroutine ends, so a long-idle connection holds no
+// goroutine, stack or pipe. The parker starts a new goroutine when data,
+// EOF or an error arrives; a timer enforces the idle timeout meanwhile.
 type mover struct {
-	p        *pipe
-	in       int
-	inErr    error
-	outErr   error
-	spliceIn func(fd uintptr) bool // bound once, so moves do not allocate
-	pumpOut  func(fd uintptr) bool
+	p       *pipe
+	in      int
+	inErr   error
+	outErr  error
+	fillFn  func(fd uintptr) bool // bound once, so moves do not allocate
+	drainFn func(fd uintptr) bool
+	armFn   func(fd uintptr)
+
+	park parkState
 }
 
-func (m *mover) init(*half) {
-	m.spliceIn = m.fill
-	m.pumpOut = m.drain
+// parkAfter is how long a direction waits for data on its own goroutine
+// before parking: short connections never pay for parking.
+const parkAfter = time.Second
+
+func (m *mover) init(h *half) {
+	m.fillFn = m.fill
+	m.drainFn = m.drain
+	m.armFn = h.arm
 }
 
-// move waits until src has data or EOF and moves what the pipe holds to
+// copyHalf is the copy loop (named, to show in stack dumps). It returns the
+// termination reason ("" after passing EOF on as a half-close), or parked
+// = true when the direction waits in the parker and this goroutine must
+// simply end. Idle time is judged by TCP_INFO, which sees both directions.
+func copyHalf(h *half) (reason string, parked bool) {
+	for {
+		if h.takeTimeout() {
+			return h.timeout, false
+		}
+		h.src.SetReadDeadline(time.Now().Add(min(parkAfter, h.idle)))
+		n, err := h.move()
+		h.n += n
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			quiet := quietFor(h.raw)
+			if quiet >= h.idle {
+				return h.timeout, false
+			}
+			ok, perr := h.park(h.idle - quiet)
+			if ok {
+				return "", true
+			}
+			if perr != nil {
+				return fmt.Sprintf("%s: parking: %v", h.name, perr), false
+			}
+			// The socket is closing: the next move says so.
+		case err != nil:
+			return fmt.Sprintf("%s: %v", h.name, err), false
+		case n == 0:
+			if err := h.dst.CloseWrite(); err != nil {
+				return fmt.Sprintf("%s: half-closing: %v", h.name, err), false
+			}
+			return "", false
+		}
+	}
+}
+
+// move waits until src has data or EOF and moves what one pipe holds to
 // dst. It returns 0, nil at EOF.
 func (h *half) move() (int64, error) {
 	m := &h.mover
-	p, err := pipes.get()
-	if err != nil {
-		return 0, fmt.Errorf("getting a splice pipe: %w", err)
+	m.p, m.in, m.inErr = nil, 0, nil
+	if err := h.raw.Read(m.fillFn); err != nil {
+		return 0, err // deadline or closed: fill holds no pipe when waiting
 	}
-	m.p, m.in, m.inErr = p, 0, nil
-	if err := h.raw.Read(m.spliceIn); err != nil {
-		pipes.put(p)
-		return 0, err // deadline or closed: nothing in the pipe
-	}
+	p := m.p
 	if m.in == 0 || m.inErr != nil {
-		pipes.put(p)
+		if p != nil {
+			pipes.put(p)
+		}
 		if m.inErr != nil {
 			return 0, fmt.Errorf("reading: %w", m.inErr)
 		}
 		return 0, nil
 	}
 	m.outErr = nil
-	err = h.dstRaw.Write(m.pumpOut)
+	err := h.dstRaw.Write(m.drainFn)
 	moved := int64(m.in - p.data)
 	pipes.put(p)
 	if err == nil {
@@ -60,28 +107,38 @@ func (h *half) move() (int64, error) {
 	return moved, nil
 }
 
-// fill is the RawConn.Read callback: splice from the socket into the
-// (empty) pipe; EAGAIN can then only mean the socket has nothing.
+// fill is the RawConn.Read callback: one splice from the socket into an
+// empty pipe, so EAGAIN can only mean the socket has nothing. Then it gives
+// the pipe back and asks to wait (false): a waiting direction holds none.
+// The splice must happen inside the callback: the poller only wakes for
+// data that arrives after an EAGAIN it has seen.
 func (m *mover) fill(fd uintptr) bool {
+	p, err := pipes.get()
+	if err != nil {
+		m.inErr = fmt.Errorf("getting a splice pipe: %w", err)
+		return true
+	}
 	for {
-		n, err := unix.Splice(int(fd), nil, m.p.w, nil, m.p.size, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		n, err := unix.Splice(int(fd), nil, p.w, nil, p.size, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
+			pipes.put(p)
 			return false
 		case err != nil:
 			m.inErr = err
 		default:
-			m.in = int(n)
-			m.p.data = int(n)
+			m.in, p.data = int(n), int(n)
 		}
+		m.p = p
 		return true
 	}
 }
 
 // drain is the RawConn.Write callback: empty the pipe into the socket,
-// waiting (false) only on EAGAIN, as edge-triggered polling requires.
+// waiting (false) only on EAGAIN, as edge-triggered polling requires. A
+// slow receiver keeps this goroutine and the pipe: that is back-pressure.
 func (m *mover) drain(fd uintptr) bool {
 	for m.p.data > 0 {
 		n, err := unix.Splice(m.p.r, nil, int(fd), nil, m.p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
@@ -99,6 +156,19 @@ func (m *mover) drain(fd uintptr) bool {
 	return true
 }
 
+// quietFor is how long the socket has moved no data either way; if the
+// kernel cannot say, the socket counts as idle.
+func quietFor(raw syscall.RawConn) time.Duration {
+	q := time.Duration(1<<63 - 1)
+	_ = raw.Control(func(fd uintptr) {
+		ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err == nil {
+			q = time.Duration(min(ti.Last_data_recv, ti.Last_data_sent)) * time.Millisecond
+		}
+	})
+	return q
+}
+
 type pipe struct {
 	r, w int
 	size int // capacity: how much one splice in may take
@@ -111,7 +181,8 @@ type pipePool struct {
 	free []*pipe
 }
 
-const maxFreePipes = 1024
+// Few: each pooled pipe is two fds, and fds are what 10k connections need.
+const maxFreePipes = 64
 
 var pipes pipePool
 
@@ -147,17 +218,4 @@ func (pp *pipePool) put(p *pipe) {
 	}
 	unix.Close(p.r)
 	unix.Close(p.w)
-}
-
-// quietFor is how long the socket has moved no data either way; if the
-// kernel cannot say, the socket counts as idle.
-func quietFor(raw syscall.RawConn) time.Duration {
-	q := time.Duration(1<<63 - 1)
-	_ = raw.Control(func(fd uintptr) {
-		ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-		if err == nil {
-			q = time.Duration(min(ti.Last_data_recv, ti.Last_data_sent)) * time.Millisecond
-		}
-	})
-	return q
 }
