@@ -121,9 +121,10 @@ func (p *Proxy) connect(b *backend, sess *session) (*server, *net.TCPConn, error
 		}
 		dst, ns := s.addr.addr, s.ns
 		if s.addr.fromHeader {
-			if !sess.hdrDst {
-				// LOCAL or UNKNOWN (e.g. a health check): the only
-				// destination would be our own listener.
+			if !sess.dstKnown {
+				// LOCAL or UNKNOWN (e.g. a health check) on a listener that
+				// is not transparent: the only destination would be our
+				// own listener.
 				errs = append(errs, fmt.Errorf("server %q: address \"*\" but the PROXY header carries no destination", s.name))
 				continue
 			}

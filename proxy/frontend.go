@@ -19,6 +19,7 @@ type frontend struct {
 	name        string
 	ns          string
 	acceptProxy bool
+	transparent bool // accepted sockets' local address is the original destination
 	trusted     []netip.Prefix
 	backend     *backend
 	sem         chan struct{} // max_connections; taken before Accept
@@ -35,7 +36,7 @@ type session struct {
 	peer     netip.AddrPort
 	src, dst netip.AddrPort // the client's view, from the header if any
 	ns       string         // the connection's namespace
-	hdrDst   bool           // dst came from a PROXY header
+	dstKnown bool           // dst is where the client was going: a PROXY header's, or tproxy's
 	hdr      proxyproto.Header
 	pending  []byte // read past the header; goes to the server first
 	srv      *server
@@ -91,6 +92,7 @@ func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
 	p.track(s, true)
 	s.peer = addrPort(c.RemoteAddr())
 	s.src, s.dst = s.peer, addrPort(c.LocalAddr())
+	s.dstKnown = fe.transparent
 	if fe.acceptProxy {
 		if kind, reason := p.readHeader(s); reason != "" {
 			fe.stats.refused[kind].Add(1)
@@ -161,7 +163,7 @@ func (p *Proxy) readHeader(s *session) (refusal, string) {
 	s.hdr = h
 	if h.Command == proxyproto.Proxy && h.Family != proxyproto.Unspec {
 		s.src, s.dst = h.Src, h.Dst
-		s.hdrDst = true
+		s.dstKnown = true
 	}
 	if name, ok := h.NetNS(); ok {
 		// Only names known at start have an fd; anything else is refused,

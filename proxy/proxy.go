@@ -79,7 +79,7 @@ func NewWithOptions(cfg *Config, log *slog.Logger, opts Options) (*Proxy, error)
 	}
 	byFE := map[string]*frontend{}
 	for _, f := range cfg.Frontends {
-		fe := &frontend{name: f.Name, ns: f.Namespace, acceptProxy: f.AcceptProxy,
+		fe := &frontend{name: f.Name, ns: f.Namespace, acceptProxy: f.AcceptProxy, transparent: f.Transparent,
 			backend: byName[f.Backend], sem: make(chan struct{}, p.set.maxConns)}
 		for _, t := range f.TrustedSources {
 			pfx, _ := parsePrefix(t) // validated
