@@ -77,10 +77,14 @@ func run(quick bool, root, out, only string) int {
 	start := time.Now()
 	rep := &report{quick: quick, started: start}
 	if strings.Contains(only, "provision") {
+		t := time.Now()
 		rep.prov = runProvisioning(e)
+		logf("provisioning took %v", time.Since(t).Round(time.Second))
 	}
 	if strings.Contains(only, "proxy") && ctx.Err() == nil {
+		t := time.Now()
 		rep.proxy = runProxy(e)
+		logf("proxy took %v", time.Since(t).Round(time.Second))
 	}
 	if ctx.Err() != nil {
 		return 130

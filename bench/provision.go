@@ -67,16 +67,17 @@ nameservers = ["%[4]s.1"]
 
 // provResult holds section 1.
 type provResult struct {
-	err        string
-	script     series // one start+stop, ms
-	ours       series
-	oursSkip   string
-	peakRSS    series // KiB, netns-daemon-start
-	oursProcs  int
-	ns         []int
-	scriptPer  map[int]*batch
-	oursPer    map[int]*batch
-	scriptProc int
+	err                                      string
+	script                                   series // one start+stop, ms
+	ours                                     series
+	scriptUp, scriptDown, oursUpT, oursDownT series // its two halves
+	oursSkip                                 string
+	peakRSS                                  series // KiB, netns-daemon-start
+	oursProcs                                int
+	ns                                       []int
+	scriptPer                                map[int]*batch
+	oursPer                                  map[int]*batch
+	scriptProc                               int
 }
 
 type batch struct{ create, remove, total series } // ms per namespace
@@ -132,7 +133,7 @@ func (p *provisioner) oursUp(s nsSpec, cfg string) (float64, error) {
 }
 
 func (p *provisioner) oursDown(s nsSpec) error {
-	_, err := p.e.run(p.stop, s.name)
+	_, err := p.e.run(p.stop, "--quiet", s.name)
 	return err
 }
 

@@ -65,6 +65,7 @@ func runProvisioning(e *env) *provResult {
 	for i := 0; i < reps && e.ctx.Err() == nil; i++ {
 		if _, c, rm, err := p.batch("s", 1, p.scriptUp, p.scriptDown); err == nil {
 			r.script = append(r.script, ms(c+rm))
+			r.scriptUp, r.scriptDown = append(r.scriptUp, ms(c)), append(r.scriptDown, ms(rm))
 		} else {
 			r.err = err.Error()
 			return r
@@ -72,15 +73,20 @@ func runProvisioning(e *env) *provResult {
 		if ours {
 			if _, c, rm, err := p.batch("d", 1, oursUp, p.oursDown); err == nil {
 				r.ours = append(r.ours, ms(c+rm))
+				r.oursUpT, r.oursDownT = append(r.oursUpT, ms(c)), append(r.oursDownT, ms(rm))
 			} else {
 				r.oursSkip, ours = "failed: "+err.Error(), false
 			}
 		}
 	}
+	// Rounds outermost so that noise from the shared machine spreads over
+	// every N and both ways alike.
 	for _, n := range ns {
 		r.scriptPer[n], r.oursPer[n] = &batch{}, &batch{}
-		logf("provisioning: %d × N=%d in a row", bReps, n)
-		for i := 0; i < bReps && e.ctx.Err() == nil; i++ {
+	}
+	logf("provisioning: %d rounds of N=%v in a row", bReps, ns)
+	for i := 0; i < bReps && e.ctx.Err() == nil; i++ {
+		for _, n := range ns {
 			if err := r.scriptPer[n].add(p.batch("s", n, p.scriptUp, p.scriptDown)); err != nil {
 				r.err = err.Error()
 				return r

@@ -36,6 +36,9 @@ func (r *report) proxyMD(b *strings.Builder) {
 	fmt.Fprintf(b, "Client ns → proxy ns → server ns over two veth pairs. Direct: routed through the proxy namespace (ip_forward=1 there only). HAProxy: `mode tcp`, `option splice-request` + `option splice-response`. socat: `TCP-LISTEN:…,fork`. netns-proxy: `bin/netns-proxy -c cfg.toml` in the proxy namespace. %d rounds, each running every test on every path in rotating order; iperf3 %v, wrk `-t2 -c32 --latency` %v against a minimal HTTP/1.1 responder in the server namespace. CPU is the proxy's utime+stime (socat: + its reaped children) from /proc/PID/stat over each run.\n\n",
 		x.reps, x.dur, x.wrkDur)
 	hap := "haproxy"
+	if len(x.tests) < len(proxyTests) {
+		b.WriteString("Quick mode: no 4-stream test and no keep-alive crossing test.\n\n")
+	}
 	header(b, "path", "1 stream (Gbit/s)", "/ direct", "/ haproxy", "4 streams (Gbit/s)", "/ direct", "/ haproxy", "CPU s/GB (1 / 4 streams)")
 	for _, p := range x.paths {
 		m1, m4 := r.get("s1", p.name), r.get("s4", p.name)
@@ -127,7 +130,7 @@ func (r *report) errorsMD(b *strings.Builder) {
 
 // short keeps table cells readable: "skipped: …" as is, failures to notes.
 func short(skip string) string {
-	if strings.HasPrefix(skip, "skipped") {
+	if skip == "" || strings.HasPrefix(skip, "skipped") {
 		return skip
 	}
 	return "failed (see notes)"
