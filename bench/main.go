@@ -34,11 +34,12 @@ func main() {
 	root := flag.String("root", ".", "repository root (bin/ and BENCHMARKS.md)")
 	out := flag.String("out", "", "report file (default ROOT/BENCHMARKS.md)")
 	only := flag.String("only", "provision,proxy", "sections to run")
+	tmpdir := flag.String("tmp", "", "directory for scratch files (default: the system's)")
 	flag.Parse()
-	os.Exit(run(*quick, *root, *out, *only))
+	os.Exit(run(*quick, *root, *out, *only, *tmpdir))
 }
 
-func run(quick bool, root, out, only string) int {
+func run(quick bool, root, out, only, tmpdir string) int {
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (it creates network namespaces)")
 		return 1
@@ -48,7 +49,7 @@ func run(quick bool, root, out, only string) int {
 		out = filepath.Join(root, "BENCHMARKS.md")
 	}
 	self, _ := os.Executable()
-	tmp, err := os.MkdirTemp("", "netns-bench-")
+	tmp, err := os.MkdirTemp(tmpdir, "netns-bench-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1

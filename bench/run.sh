@@ -36,7 +36,7 @@ trap 'sweep; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
 go build -o "$tmp/nsbench" ./bench
-"$tmp/nsbench" --root . "$@" &
+"$tmp/nsbench" --root . --tmp "$tmp" "$@" &
 pid=$!
 rc=0
 wait "$pid" || rc=$?
