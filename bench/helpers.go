@@ -67,21 +67,24 @@ func serveHTTP(c net.Conn) {
 	}
 }
 
-// sink accepts connections and holds them open without reading.
+// sink accepts connections and holds them open, closing each when its
+// peer does.
 func sink(args []string) {
 	ln, err := net.Listen("tcp", args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sink:", err)
 		os.Exit(1)
 	}
-	var held []net.Conn
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		held = append(held, c)
+		go func() {
+			_, _ = io.Copy(io.Discard, c)
+			_ = c.Close()
+		}()
 	}
 }
 

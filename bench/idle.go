@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -17,35 +19,61 @@ type idleResult struct {
 	errs      []string
 }
 
-// idleMemory opens N connections through each proxy (HAProxy, netns-proxy)
-// to the sink, reads the proxy's RSS while they are held, then closes them.
-func (l *lab) idleMemory(paths []*path, n, reps int) []*idleResult {
+// idleMemory starts a fresh HAProxy and a fresh netns-proxy for each run
+// (proxying to the sink only), reads its RSS, opens N connections through
+// it, reads its RSS while they are held, then closes them and stops it.
+func (l *lab) idleMemory(n, reps int) []*idleResult {
 	e := l.e
-	var out []*idleResult
-	var live []*path
-	for _, p := range paths {
-		if p.name != "haproxy" && p.name != "netns-proxy" {
-			continue
-		}
-		out = append(out, &idleResult{name: p.name, skip: p.skip})
-		live = append(live, p)
+	out := []*idleResult{{name: "haproxy"}, {name: "netns-proxy"}}
+	if e.bin("netns-proxy") == "" {
+		out[1].skip = skipped("netns-proxy")
 	}
 	logf("proxy: idle memory, %d × %d connections", reps, n)
 	for rep := 0; rep < reps && e.ctx.Err() == nil; rep++ {
-		for i, p := range live {
-			r := out[i]
-			if p.skip != "" || len(r.errs) > 0 {
+		for _, r := range out {
+			if r.skip != "" || len(r.errs) > 2 {
 				continue
 			}
-			base, rss, err := l.holdOnce(p, n)
+			t := time.Now()
+			base, rss, err := l.holdFresh(r.name, n)
 			if err != nil {
 				r.errs = append(r.errs, err.Error())
+				logf("proxy: idle memory, %s: %v", r.name, err)
 				continue
 			}
+			logf("proxy: idle memory, %s: %d connections held and released in %v", r.name, n, time.Since(t).Round(100*time.Millisecond))
 			r.base, r.rss = append(r.base, base), append(r.rss, rss)
 		}
 	}
 	return out
+}
+
+// holdFresh starts a proxy for the sink service alone and measures it.
+func (l *lab) holdFresh(name string, n int) (base, rss float64, err error) {
+	e := l.e
+	sinkOnly := []int{2}
+	p := &path{name: name + "-idle", ns: l.pp, host: proxyCIP}
+	cfg := filepath.Join(e.tmp, name+"-idle.cfg")
+	var args []string
+	if name == "haproxy" {
+		p.base = 20000
+		err = l.haproxyCfg(cfg, proxyCIP, p.base, "", "", serverIP, sinkOnly)
+		args = []string{"haproxy", "-db", "-f", cfg}
+	} else {
+		p.base = 22000
+		err = l.nproxyCfg(cfg, proxyCIP, p.base, "", "", serverIP, sinkOnly)
+		args = []string{e.bin("netns-proxy"), "-c", cfg}
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	l.startProxy(p, l.pp, args, sinkOnly)
+	if p.skip != "" {
+		return 0, 0, errors.New(p.skip)
+	}
+	defer e.stop(p.cmd)
+	time.Sleep(500 * time.Millisecond) // let start-up allocations settle
+	return l.holdOnce(p, n)
 }
 
 func (l *lab) holdOnce(p *path, n int) (base, rss float64, err error) {

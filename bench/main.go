@@ -34,10 +34,13 @@ func main() {
 	root := flag.String("root", ".", "repository root (bin/ and BENCHMARKS.md)")
 	out := flag.String("out", "", "report file (default ROOT/BENCHMARKS.md)")
 	only := flag.String("only", "provision,proxy", "sections to run")
+	flag.IntVar(&idleOverride, "idle-conns", 0, "idle connections for the memory test (default 10000, quick 1000)")
 	tmpdir := flag.String("tmp", "", "directory for scratch files (default: the system's)")
 	flag.Parse()
 	os.Exit(run(*quick, *root, *out, *only, *tmpdir))
 }
+
+var idleOverride int
 
 func run(quick bool, root, out, only, tmpdir string) int {
 	if os.Geteuid() != 0 {
@@ -56,7 +59,7 @@ func run(quick bool, root, out, only, tmpdir string) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e := &env{ctx: ctx, root: root, tmp: tmp, quick: quick, self: self,
+	e := &env{ctx: ctx, root: root, tmp: tmp, quick: quick, self: self, only: only,
 		prefix: fmt.Sprintf("nb-%d-", os.Getpid()), procs: map[*exec.Cmd]bool{}}
 	defer e.cleanup()
 

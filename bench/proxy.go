@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,9 @@ func runProxy(e *env) *proxyResult {
 		r.crossT = r.crossT[:2]
 		r.tests = []test{proxyTests[0], proxyTests[2], proxyTests[3]}
 	}
+	if idleOverride > 0 {
+		r.idleConns = idleOverride
+	}
 	if max := (e.maxConns() - 50) / 100 * 100; r.idleConns > max {
 		r.idleCapped = fmt.Sprintf("%d requested; capped to %d by RLIMIT_NOFILE %d (raising the hard limit needs CAP_SYS_RESOURCE)", r.idleConns, max, e.nofile)
 		r.idleConns = max
@@ -64,14 +68,16 @@ func runProxy(e *env) *proxyResult {
 	}()
 
 	logf("proxy: %d repetitions of %d tests on %d paths, %d crossing tests", r.reps, len(r.tests), len(r.paths), len(r.crossT))
-	t := time.Now()
-	r.loop(e, l.pc, r.tests, r.paths)
-	logf("proxy: routed paths took %v", time.Since(t).Round(time.Second))
-	t = time.Now()
-	r.loop(e, l.pc, r.crossT, r.cross)
-	logf("proxy: crossing took %v", time.Since(t).Round(time.Second))
+	if !strings.Contains(e.only, "idle-only") { // development: memory test alone
+		t := time.Now()
+		r.loop(e, l.pc, r.tests, r.paths)
+		logf("proxy: routed paths took %v", time.Since(t).Round(time.Second))
+		t = time.Now()
+		r.loop(e, l.pc, r.crossT, r.cross)
+		logf("proxy: crossing took %v", time.Since(t).Round(time.Second))
+	}
 	if e.ctx.Err() == nil {
-		r.idle = l.idleMemory(r.paths, r.idleConns, r.idleReps)
+		r.idle = l.idleMemory(r.idleConns, r.idleReps)
 	}
 	return r
 }
@@ -112,21 +118,21 @@ func (l *lab) crossPaths() []*path {
 	hap := &path{name: "haproxy, namespace crossing", ns: l.pc, host: "127.0.0.1", base: 10100}
 	npx := &path{name: "netns-proxy, namespace crossing", ns: l.pc, host: "127.0.0.1", base: 12100}
 	hcfg := filepath.Join(e.tmp, "haproxy-cross.cfg")
-	if err := l.haproxyCfg(hcfg, "127.0.0.1", hap.base, l.pc, l.ps, "127.0.0.1", 2); err != nil {
+	if err := l.haproxyCfg(hcfg, "127.0.0.1", hap.base, l.pc, l.ps, "127.0.0.1", twoSvcs); err != nil {
 		hap.skip = err.Error()
 	} else {
-		l.startProxy(hap, l.px, []string{"haproxy", "-db", "-f", hcfg}, 2)
+		l.startProxy(hap, l.px, []string{"haproxy", "-db", "-f", hcfg}, twoSvcs)
 	}
 	if bin := e.bin("netns-proxy"); bin == "" {
 		npx.skip = skipped("netns-proxy")
 	} else {
 		cfg := filepath.Join(e.tmp, "netns-proxy-cross.toml")
-		if err := l.nproxyCfg(cfg, "127.0.0.1", npx.base, l.pc, l.ps, "127.0.0.1", 2); err != nil {
+		if err := l.nproxyCfg(cfg, "127.0.0.1", npx.base, l.pc, l.ps, "127.0.0.1", twoSvcs); err != nil {
 			npx.skip = err.Error()
 		} else if out, err := e.run(bin, "-c", cfg, "--check"); err != nil {
 			npx.skip = "failed: netns-proxy --check: " + lastLines(out, 2)
 		} else {
-			l.startProxy(npx, l.px, []string{bin, "-c", cfg}, 2)
+			l.startProxy(npx, l.px, []string{bin, "-c", cfg}, twoSvcs)
 		}
 	}
 	return []*path{hap, npx}

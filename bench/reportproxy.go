@@ -82,7 +82,7 @@ func (r *report) idleMD(b *strings.Builder) {
 	if len(x.idle) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "### Memory: %d idle proxied connections\n\nA client in the client namespace opens %d connections through the proxy to a sink in the server namespace that holds them; RSS (VmRSS) is read once all are established on the server side. %d runs.\n\n", x.idleConns, x.idleConns, x.idleReps)
+	fmt.Fprintf(b, "### Memory: %d idle proxied connections\n\nEach run starts a fresh proxy (HAProxy with the same global/defaults, netns-proxy with the same [defaults]) in the proxy namespace for this test alone; a client in the client namespace opens %d connections through it to a sink in the server namespace; RSS (VmRSS) is read before, and once all are established on the server side. %d runs.\n\n", x.idleConns, x.idleConns, x.idleReps)
 	if x.idleCapped != "" {
 		fmt.Fprintf(b, "Connections: %s.\n\n", x.idleCapped)
 	}
@@ -98,9 +98,11 @@ func (r *report) idleMD(b *strings.Builder) {
 			row(b, i.name, short(i.skip), "", "", "")
 			continue
 		}
+		if len(i.errs) > 0 {
+			r.note("%s, idle memory: %s", i.name, strings.Join(i.errs, "; "))
+		}
 		if len(i.rss) == 0 {
 			row(b, i.name, "failed (see notes)", "", "", "")
-			r.note("%s, idle memory: %s", i.name, strings.Join(i.errs, "; "))
 			continue
 		}
 		per := make(series, len(i.rss))

@@ -23,6 +23,7 @@ type env struct {
 	tmp    string // scratch directory, removed at the end
 	prefix string // every namespace we create starts with it: nb-<pid>-
 	quick  bool
+	only   string // sections asked for (--only)
 	self   string // this executable, re-run inside namespaces for helpers
 	nofile uint64 // RLIMIT_NOFILE we and our children run with
 

@@ -23,7 +23,10 @@ const (
 )
 
 // Service ports on each proxy: base+1 iperf, base+2 http, base+3 sink.
-var svcPorts = []int{iperfPort, httpPort, sinkPort}
+var (
+	svcPorts = []int{iperfPort, httpPort, sinkPort}
+	twoSvcs  = []int{0, 1} // iperf and http: the throughput and wrk tests
+)
 
 type lab struct {
 	e              *env
@@ -153,10 +156,10 @@ defaults
 
 // haproxyCfg writes a config with one frontend/backend per service. bindNS
 // and srvNS set `namespace` on bind and server lines (crossing test).
-func (l *lab) haproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost string, nsvc int) error {
+func (l *lab) haproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost string, svcs []int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, haproxyHead, l.e.maxConns())
-	for i := 0; i < nsvc; i++ {
+	for _, i := range svcs {
 		bns, sns := "", ""
 		if bindNS != "" {
 			bns = " namespace " + bindNS
@@ -171,7 +174,7 @@ func (l *lab) haproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost
 }
 
 // nproxyCfg writes the netns-proxy config of issue 4 for the same services.
-func (l *lab) nproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost string, nsvc int) error {
+func (l *lab) nproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost string, svcs []int) error {
 	var b strings.Builder
 	var names []string
 	for _, n := range []string{bindNS, srvNS} {
@@ -183,7 +186,7 @@ func (l *lab) nproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost 
 		fmt.Fprintf(&b, "namespaces = [%s]\n\n", strings.Join(names, ", "))
 	}
 	fmt.Fprintf(&b, "[defaults]\nconnect_timeout = \"5s\"\nclient_timeout = \"10m\"\nserver_timeout = \"10m\"\nmax_connections = %d\n\n[log]\nformat = \"text\"\n\n", l.e.maxConns())
-	for i := 0; i < nsvc; i++ {
+	for _, i := range svcs {
 		fmt.Fprintf(&b, "[[frontend]]\nname = \"f%d\"\nbind = [\"%s:%d\"]\n", i, bindHost, base+1+i)
 		if bindNS != "" {
 			fmt.Fprintf(&b, "namespace = %q\n", bindNS)
@@ -198,7 +201,7 @@ func (l *lab) nproxyCfg(file, bindHost string, base int, bindNS, srvNS, srvHost 
 }
 
 // startProxy runs a proxy in ns and waits for its listeners (in lns).
-func (l *lab) startProxy(p *path, runNS string, args []string, nsvc int) {
+func (l *lab) startProxy(p *path, runNS string, args []string, svcs []int) {
 	e := l.e
 	logFile := filepath.Join(e.tmp, strings.ReplaceAll(p.name, " ", "_")+".log")
 	cmd, err := e.start(logFile, e.inNS(runNS, args...)...)
@@ -207,7 +210,7 @@ func (l *lab) startProxy(p *path, runNS string, args []string, nsvc int) {
 		return
 	}
 	p.cmd = cmd
-	for i := 0; i < nsvc; i++ {
+	for _, i := range svcs {
 		if err := e.waitListen(p.ns, p.base+1+i, 5*time.Second); err != nil {
 			p.skip = "failed: " + err.Error() + ": " + alerts(logFile)
 			e.stop(cmd)
@@ -227,20 +230,20 @@ func (l *lab) paths() []*path {
 	npx := &path{name: "netns-proxy", ns: l.pp, host: proxyCIP, base: 12000}
 
 	hcfg := filepath.Join(e.tmp, "haproxy.cfg")
-	if err := l.haproxyCfg(hcfg, proxyCIP, hap.base, "", "", serverIP, 3); err != nil {
+	if err := l.haproxyCfg(hcfg, proxyCIP, hap.base, "", "", serverIP, twoSvcs); err != nil {
 		hap.skip = err.Error()
 	} else if out, err := e.run("haproxy", "-c", "-q", "-f", hcfg); err != nil {
 		hap.skip = "failed: haproxy -c: " + lastLines(out, 2)
 	} else {
-		l.startProxy(hap, l.pp, []string{"haproxy", "-db", "-f", hcfg}, 3)
+		l.startProxy(hap, l.pp, []string{"haproxy", "-db", "-f", hcfg}, twoSvcs)
 	}
 
-	// socat forks a process per connection; two listeners (iperf, http).
+	// socat forks a process per connection; one listener per service.
 	for i := 0; i < 2 && soc.skip == ""; i++ {
-		p := &path{name: fmt.Sprintf("socat%d", i), ns: l.pp, base: soc.base + i}
+		p := &path{name: fmt.Sprintf("socat%d", i), ns: l.pp, base: soc.base}
 		l.startProxy(p, l.pp, []string{"socat", "-lf", "/dev/null",
 			fmt.Sprintf("TCP-LISTEN:%d,bind=%s,fork,reuseaddr,backlog=4096", soc.base+1+i, proxyCIP),
-			fmt.Sprintf("TCP:%s:%d", serverIP, svcPorts[i])}, 1)
+			fmt.Sprintf("TCP:%s:%d", serverIP, svcPorts[i])}, []int{i})
 		soc.skip = p.skip
 		soc.svc = append(soc.svc, p.cmd)
 	}
@@ -249,12 +252,12 @@ func (l *lab) paths() []*path {
 		npx.skip = skipped("netns-proxy")
 	} else {
 		cfg := filepath.Join(e.tmp, "netns-proxy.toml")
-		if err := l.nproxyCfg(cfg, proxyCIP, npx.base, "", "", serverIP, 3); err != nil {
+		if err := l.nproxyCfg(cfg, proxyCIP, npx.base, "", "", serverIP, twoSvcs); err != nil {
 			npx.skip = err.Error()
 		} else if out, err := e.run(bin, "-c", cfg, "--check"); err != nil {
 			npx.skip = "failed: netns-proxy --check: " + lastLines(out, 2)
 		} else {
-			l.startProxy(npx, l.pp, []string{bin, "-c", cfg}, 3)
+			l.startProxy(npx, l.pp, []string{bin, "-c", cfg}, twoSvcs)
 		}
 	}
 	return []*path{direct, hap, soc, npx}
