@@ -36,7 +36,7 @@ func (e *env) iperf(clientNS, addr string, streams int, d time.Duration) (gbps, 
 	host, port, _ := strings.Cut(addr, ":")
 	secs := fmt.Sprint(int(d.Seconds()))
 	out, err := e.runT(d+30*time.Second, e.inNS(clientNS, "iperf3", "-c", host, "-p", port,
-		"-t", secs, "-P", fmt.Sprint(streams), "-J")...)
+		"-t", secs, "-P", fmt.Sprint(streams), "-J", "--connect-timeout", "3000")...)
 	var r struct {
 		Error string `json:"error"`
 		End   struct {
@@ -117,7 +117,8 @@ func (e *env) wrk(clientNS, addr string, close bool, d time.Duration) (wrkOut, e
 }
 
 // once runs test t on path p and records it in m, with the proxy's CPU.
-func (e *env) runTest(clientNS string, t test, p *path, d time.Duration, m *measure) {
+func (l *lab) runTest(t test, p *path, d time.Duration, m *measure) {
+	e, clientNS := l.e, l.pc
 	svc := 0
 	if t.wrk {
 		svc = 1
@@ -128,6 +129,7 @@ func (e *env) runTest(clientNS string, t test, p *path, d time.Duration, m *meas
 		gbps, bytes, err := e.iperf(clientNS, p.addr(svc), t.streams, d)
 		if err != nil {
 			m.fail(err)
+			l.restartIperf() // a failed test can leave the server busy
 			return
 		}
 		m.val = append(m.val, gbps)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -78,6 +79,7 @@ type provResult struct {
 	scriptPer                                map[int]*batch
 	oursPer                                  map[int]*batch
 	scriptProc                               int
+	procsCounted                             bool // by perf's sched_process_exec count, not by design
 }
 
 type batch struct{ create, remove, total series } // ms per namespace
@@ -166,4 +168,39 @@ func (p *provisioner) waitReaped() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// execs counts the programs a command runs (itself included), from the
+// sched_process_exec tracepoint through perf stat; -1 without perf.
+func (e *env) execs(args ...string) int {
+	if _, err := exec.LookPath("perf"); err != nil {
+		return -1
+	}
+	out := filepath.Join(e.tmp, "perf.csv")
+	a := append([]string{"perf", "stat", "-x,", "-e", "sched:sched_process_exec", "-o", out, "--"}, args...)
+	if _, err := e.run(a...); err != nil {
+		return -1
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Split(l, ","); len(f) > 2 && strings.Contains(l, "sched_process_exec") {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// countExecs measures processes per namespace for one way: up then down.
+func (p *provisioner) countExecs(kind string, up, down []string) int {
+	a, b := p.e.execs(up...), p.e.execs(down...)
+	p.waitReaped()
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return a + b
 }

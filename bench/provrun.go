@@ -61,6 +61,18 @@ func runProvisioning(e *env) *provResult {
 		}
 	}
 
+	// Processes per namespace, counted by the kernel (perf), else by design.
+	s0, d0 := e.spec("s", 0), e.spec("d", 0)
+	if n := p.countExecs("s", []string{"sh", p.up, s0.name, host, s0.peerIn, s0.peerOut, s0.in, s0.out},
+		[]string{"sh", p.down, s0.name}); n > 0 {
+		r.scriptProc, r.procsCounted = n, true
+	}
+	if ours {
+		if n := p.countExecs("d", []string{p.start, "--quiet", "--host-netns", host, "-c", filepath.Join(e.tmp, d0.name+".toml"), d0.name},
+			[]string{p.stop, "--quiet", d0.name}); n > 0 {
+			r.oursProcs = n
+		}
+	}
 	logf("provisioning: %d × one start+stop", reps)
 	for i := 0; i < reps && e.ctx.Err() == nil; i++ {
 		if _, c, rm, err := p.batch("s", 1, p.scriptUp, p.scriptDown); err == nil {

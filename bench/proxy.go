@@ -70,10 +70,10 @@ func runProxy(e *env) *proxyResult {
 	logf("proxy: %d repetitions of %d tests on %d paths, %d crossing tests", r.reps, len(r.tests), len(r.paths), len(r.crossT))
 	if !strings.Contains(e.only, "idle-only") { // development: memory test alone
 		t := time.Now()
-		r.loop(e, l.pc, r.tests, r.paths)
+		r.loop(l, r.tests, r.paths)
 		logf("proxy: routed paths took %v", time.Since(t).Round(time.Second))
 		t = time.Now()
-		r.loop(e, l.pc, r.crossT, r.cross)
+		r.loop(l, r.crossT, r.cross)
 		logf("proxy: crossing took %v", time.Since(t).Round(time.Second))
 	}
 	if e.ctx.Err() == nil {
@@ -84,7 +84,8 @@ func runProxy(e *env) *proxyResult {
 
 // loop runs reps rounds; each round runs every test on every live path,
 // rotating the order so no path always goes first.
-func (r *proxyResult) loop(e *env, clientNS string, tests []test, paths []*path) {
+func (r *proxyResult) loop(l *lab, tests []test, paths []*path) {
+	e := l.e
 	for rep := 0; rep < r.reps && e.ctx.Err() == nil; rep++ {
 		for _, t := range tests {
 			d := r.dur
@@ -96,6 +97,10 @@ func (r *proxyResult) loop(e *env, clientNS string, tests []test, paths []*path)
 				if p.skip != "" || e.ctx.Err() != nil {
 					continue
 				}
+				if p.dead() {
+					p.skip = "failed: the proxy process exited during the tests"
+					continue
+				}
 				if r.m[t.key] == nil {
 					r.m[t.key] = map[string]*measure{}
 				}
@@ -104,7 +109,7 @@ func (r *proxyResult) loop(e *env, clientNS string, tests []test, paths []*path)
 					m = &measure{}
 					r.m[t.key][p.name] = m
 				}
-				e.runTest(clientNS, t, p, d, m)
+				l.runTest(t, p, d, m)
 			}
 		}
 	}

@@ -92,11 +92,15 @@ func (r *report) provMD(b *strings.Builder) {
 		}
 		return fmtS(s, verb, "")
 	}
-	header(b, "one start+stop", "wall time (ms)", "start (ms)", "stop (ms)", "processes per namespace")
+	header(b, "one start+stop", "wall time (ms)", "start (ms)", "stop (ms)", "processes per namespace (execs)")
 	row(b, "ip/sysctl script", fmtS(p.script, "%.1f", ""), fmtS(p.scriptUp, "%.1f", ""), fmtS(p.scriptDown, "%.1f", ""), fmt.Sprint(p.scriptProc))
 	row(b, "netns-daemon-start/stop", ours(p.ours, "%.1f"), ours(p.oursUpT, "%.1f"), ours(p.oursDownT, "%.1f"), fmt.Sprint(p.oursProcs))
 	row(b, "**script / ours**", fmtRatio(ratio(p.script, p.ours)), fmtRatio(ratio(p.scriptUp, p.oursUpT)), fmtRatio(ratio(p.scriptDown, p.oursDownT)), "")
-	fmt.Fprintf(b, "\n%d runs each, interleaved.\n\n", len(p.script))
+	how := "by design (perf not available): sh + one per command"
+	if p.procsCounted {
+		how = "counted by the kernel: `perf stat -e sched:sched_process_exec` over one start and one stop"
+	}
+	fmt.Fprintf(b, "\n%d runs each, interleaved. Processes per namespace: %s.\n\n", len(p.script), how)
 
 	header(b, "N in a row, then removed", "script: create / remove / total per ns (ms)", "ours: create / remove / total per ns (ms)", "script / ours")
 	for _, n := range p.ns {

@@ -18,7 +18,10 @@ func cell(p *path, m *measure, s series, verb string) string {
 		return short(p.skip)
 	}
 	if len(s) == 0 && len(m.errs) > 0 {
-		return "failed"
+		return "failed (see notes)"
+	}
+	if len(m.errs) > 0 {
+		return fmtS(s, verb, "") + " (some runs failed, see notes)"
 	}
 	return fmtS(s, verb, "")
 }

@@ -136,9 +136,17 @@ func (e *env) stop(cmd *exec.Cmd) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // forked children (socat) left in the group
 }
 
-// alive reports whether a started process is still running.
+// alive reports whether a started process is still running (not a zombie).
 func alive(cmd *exec.Cmd) bool {
-	return cmd != nil && cmd.Process != nil && syscall.Kill(cmd.Process.Pid, 0) == nil && cmd.ProcessState == nil
+	if cmd == nil || cmd.Process == nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }
 
 // ourNamespaces lists the namespaces under /run/netns that carry our prefix.

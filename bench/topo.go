@@ -53,6 +53,16 @@ func (p *path) addr(svc int) string {
 	return fmt.Sprintf("%s:%d", p.host, port)
 }
 
+// dead reports whether a proxy process of the path has exited.
+func (p *path) dead() bool {
+	for _, c := range append([]*exec.Cmd{p.cmd}, p.svc...) {
+		if c != nil && !alive(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // pid is the process serving svc (0 for the direct path).
 func (p *path) pid(svc int) int {
 	c := p.cmd
@@ -112,7 +122,7 @@ func (l *lab) setup() error {
 	}
 	// Servers, all in the server namespace.
 	for _, args := range [][]string{
-		{"iperf3", "-s", "-p", fmt.Sprint(iperfPort)},
+		iperfServer,
 		{e.self, "httpd", fmt.Sprintf("0.0.0.0:%d", httpPort)},
 		{e.self, "sink", fmt.Sprintf("0.0.0.0:%d", sinkPort)},
 	} {
@@ -128,6 +138,23 @@ func (l *lab) setup() error {
 		}
 	}
 	return nil
+}
+
+var iperfServer = []string{"iperf3", "-s", "-p", fmt.Sprint(iperfPort), "--rcv-timeout", "10000"}
+
+// restartIperf replaces the iperf3 server (servers[0]).
+func (l *lab) restartIperf() {
+	e := l.e
+	e.stop(l.servers[0])
+	cmd, err := e.start(filepath.Join(e.tmp, "srv-iperf3.log"), e.inNS(l.ps, iperfServer...)...)
+	if err != nil {
+		logf("restarting iperf3: %v", err)
+		return
+	}
+	l.servers[0] = cmd
+	if err := e.waitListen(l.ps, iperfPort, 5*time.Second); err != nil {
+		logf("restarting iperf3: %v", err)
+	}
 }
 
 func (l *lab) teardown() {
