@@ -29,7 +29,7 @@ ip -n "$ns" link set in0 up
 ip -n "$ns" addr add "$b.5/24" dev out0
 ip -n "$ns" link set out0 up
 ip -n "$ns" route add default via "$b.1"
-ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.in0.rp_filter=2 net.ipv4.conf.out0.arp_notify=1
+ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.in0.rp_filter=2 net.ipv4.conf.out0.rp_filter=1 net.ipv4.conf.out0.arp_notify=1
 mkdir -p "/etc/netns/$ns"
 echo "nameserver $b.1" > "/etc/netns/$ns/resolv.conf"
 `
