@@ -96,7 +96,14 @@ func run(quick bool, root, out, only, tmpdir string) int {
 	rep.elapsed = time.Since(start)
 	md := rep.markdown()
 	fmt.Print(md)
-	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+	// Written aside and renamed, so an interrupted run never leaves half a report.
+	part := filepath.Join(filepath.Dir(out), fmt.Sprintf("BENCHMARKS.tmp.%d", os.Getpid()))
+	if err := os.WriteFile(part, []byte(md), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if err := os.Rename(part, out); err != nil {
+		_ = os.Remove(part)
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}

@@ -98,6 +98,7 @@ func runProvisioning(e *env) *provResult {
 	}
 	logf("provisioning: %d rounds of N=%v in a row", bReps, ns)
 	for i := 0; i < bReps && e.ctx.Err() == nil; i++ {
+		logf("provisioning: round %d of %d", i+1, bReps)
 		for _, n := range ns {
 			if err := r.scriptPer[n].add(p.batch("s", n, p.scriptUp, p.scriptDown)); err != nil {
 				r.err = err.Error()

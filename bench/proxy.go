@@ -87,6 +87,7 @@ func runProxy(e *env) *proxyResult {
 func (r *proxyResult) loop(l *lab, tests []test, paths []*path) {
 	e := l.e
 	for rep := 0; rep < r.reps && e.ctx.Err() == nil; rep++ {
+		logf("proxy: round %d of %d", rep+1, r.reps)
 		for _, t := range tests {
 			d := r.dur
 			if t.wrk {

@@ -35,7 +35,7 @@ sweep() {
 trap 'sweep; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
-go build -o "$tmp/nsbench" ./bench
+"${GO:-go}" build -buildvcs=false -o "$tmp/nsbench" ./bench
 "$tmp/nsbench" --root . --tmp "$tmp" "$@" &
 pid=$!
 rc=0
