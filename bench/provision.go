@@ -99,6 +99,7 @@ func (e *env) spec(kind string, i int) nsSpec {
 
 type provisioner struct {
 	e           *env
+	watch       *exec.Cmd // a sleeper in the host namespace, see waitReaped
 	host        string
 	up, down    string
 	start, stop string
@@ -158,15 +159,34 @@ func (p *provisioner) verify(s nsSpec) error {
 }
 
 // waitReaped waits until the kernel has reaped the host-side peers of
-// removed namespaces, so one run does not pay for the previous one.
+// removed namespaces (the host namespace holds only lo again), polling the
+// namespace's /proc/PID/net/dev through a sleeper living there, every
+// millisecond, at most 2 minutes.
 func (p *provisioner) waitReaped() {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) && p.e.ctx.Err() == nil {
-		out, err := p.e.run("ip", "-n", p.host, "-o", "link")
-		if err != nil || strings.Count(out, "\n") <= 1 {
+	if p.watch == nil {
+		cmd, err := p.e.start("", p.e.inNS(p.host, "sleep", "86400")...)
+		if err != nil {
+			logf("host namespace watcher: %v", err)
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		p.watch = cmd
+		comm := fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid)
+		for i := 0; i < 200; i++ { // until ip netns exec has entered and exec'd
+			if b, _ := os.ReadFile(comm); strings.TrimSpace(string(b)) == "sleep" {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	dev := fmt.Sprintf("/proc/%d/net/dev", p.watch.Process.Pid)
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) && p.e.ctx.Err() == nil {
+		b, err := os.ReadFile(dev)
+		// two header lines, then one line per device: lo alone is 3
+		if err != nil || strings.Count(string(b), "\n") <= 3 {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

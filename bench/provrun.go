@@ -24,6 +24,7 @@ func runProvisioning(e *env) *provResult {
 	p := &provisioner{e: e, host: host,
 		up: filepath.Join(e.tmp, "up.sh"), down: filepath.Join(e.tmp, "down.sh"),
 		start: e.bin("netns-daemon-start"), stop: e.bin("netns-daemon-stop")}
+	defer func() { e.stop(p.watch) }()
 	_ = os.WriteFile(p.up, []byte(upScript), 0o755)
 	_ = os.WriteFile(p.down, []byte(downScript), 0o755)
 	switch {
@@ -170,5 +171,9 @@ func (p *provisioner) batch(kind string, n int, up, down func(nsSpec) error) (in
 			return fail(err)
 		}
 	}
+	// Removal ends when the kernel has reaped the host-side peers too: both
+	// ways leave that to the namespace's asynchronous cleanup, and it would
+	// otherwise be charged to whatever runs next.
+	p.waitReaped()
 	return n, create, time.Since(t1), nil
 }

@@ -12,6 +12,8 @@ type proxyResult struct {
 	err        string
 	dur        time.Duration
 	wrkDur     time.Duration
+	crossDur   time.Duration // iperf3 in the crossing test
+	maxConns   int
 	reps       int
 	tests      []test
 	paths      []*path
@@ -37,9 +39,9 @@ func runProxy(e *env) *proxyResult {
 	r := &proxyResult{dur: 5 * time.Second, wrkDur: 3 * time.Second, reps: 5, tests: proxyTests,
 		m: map[string]map[string]*measure{}, idleConns: 10000}
 	r.crossT = []test{proxyTests[0], proxyTests[2], proxyTests[3]}
-	r.idleReps = 5
+	r.idleReps, r.crossDur = 5, 3*time.Second
 	if e.quick { // must stay under 2 minutes with every path live
-		r.dur, r.wrkDur, r.reps, r.idleConns, r.idleReps = time.Second, time.Second, 3, 1000, 2
+		r.dur, r.wrkDur, r.crossDur, r.reps, r.idleConns, r.idleReps = time.Second, time.Second, time.Second, 3, 1000, 2
 		r.crossT = r.crossT[:2]
 		r.tests = []test{proxyTests[0], proxyTests[2], proxyTests[3]}
 	}
@@ -50,6 +52,7 @@ func runProxy(e *env) *proxyResult {
 		r.idleCapped = fmt.Sprintf("%d requested; capped to %d by RLIMIT_NOFILE %d (raising the hard limit needs CAP_SYS_RESOURCE)", r.idleConns, max, e.nofile)
 		r.idleConns = max
 	}
+	r.maxConns = e.maxConns()
 	l := &lab{e: e}
 	defer l.teardown()
 	if err := l.setup(); err != nil {
@@ -70,10 +73,10 @@ func runProxy(e *env) *proxyResult {
 	logf("proxy: %d repetitions of %d tests on %d paths, %d crossing tests", r.reps, len(r.tests), len(r.paths), len(r.crossT))
 	if !strings.Contains(e.only, "idle-only") { // development: memory test alone
 		t := time.Now()
-		r.loop(l, r.tests, r.paths)
+		r.loop(l, r.tests, r.paths, r.dur)
 		logf("proxy: routed paths took %v", time.Since(t).Round(time.Second))
 		t = time.Now()
-		r.loop(l, r.crossT, r.cross)
+		r.loop(l, r.crossT, r.cross, r.crossDur)
 		logf("proxy: crossing took %v", time.Since(t).Round(time.Second))
 	}
 	if e.ctx.Err() == nil {
@@ -84,12 +87,12 @@ func runProxy(e *env) *proxyResult {
 
 // loop runs reps rounds; each round runs every test on every live path,
 // rotating the order so no path always goes first.
-func (r *proxyResult) loop(l *lab, tests []test, paths []*path) {
+func (r *proxyResult) loop(l *lab, tests []test, paths []*path, iperfDur time.Duration) {
 	e := l.e
 	for rep := 0; rep < r.reps && e.ctx.Err() == nil; rep++ {
 		logf("proxy: round %d of %d", rep+1, r.reps)
 		for _, t := range tests {
-			d := r.dur
+			d := iperfDur
 			if t.wrk {
 				d = r.wrkDur
 			}

@@ -34,7 +34,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "# netns-daemon benchmarks\n\n")
 	fmt.Fprintf(&b, "- Machine: %s cores (nproc), kernel %s, %s\n", sh("nproc"), sh("uname", "-r"), runtime.GOARCH)
 	fmt.Fprintf(&b, "- Date: %s; mode: %s; run took %v\n", r.started.UTC().Format("2006-01-02 15:04 MST"), mode, r.elapsed.Round(time.Second))
-	fmt.Fprintf(&b, "- Tools: %s; %s; %s; %s; %s\n", sh("haproxy", "-v"), sh("iperf3", "--version"), sh("socat", "-V"), "wrk "+wrkVersion(), runtime.Version())
+	fmt.Fprintf(&b, "- Tools: %s; %s; %s; %s; %s\n", sh("haproxy", "-v"), sh("iperf3", "--version"), socatVersion(), "wrk "+wrkVersion(), runtime.Version())
 	b.WriteString("- Every figure is the median (min–max) of the runs named in its section; every ratio divides two medians from this same run. The machine is shared and noisy: compare ratios, not absolute figures, across runs.\n\n")
 	r.provMD(&b)
 	r.proxyMD(&b)
@@ -85,7 +85,7 @@ func (r *report) provMD(b *strings.Builder) {
 	if p.err != "" {
 		fmt.Fprintf(b, "Failed: %s\n\n", p.err)
 	}
-	fmt.Fprintf(b, "Seed topology (inbound veth with host-side address, outbound veth with gateway, rp_filter, one sysctl, DNS), host side in a throwaway namespace. Script: `ip`/`sysctl` commands, one per step; its teardown deletes the namespace and lets the kernel reap the veths. Ours: `netns-daemon-start --host-netns H -c seed.toml NAME` + `netns-daemon-stop NAME`.\n\n")
+	fmt.Fprintf(b, "Seed topology (inbound veth with host-side address, outbound veth with gateway, rp_filter, one sysctl, DNS), host side in a throwaway namespace. Script: `ip`/`sysctl` commands, one per step; its teardown deletes the namespace and lets the kernel reap the veths. Ours: `netns-daemon-start --host-netns H -c seed.toml NAME` + `netns-daemon-stop NAME`. Stop and remove times run until the kernel has reaped the host-side veth peers (both ways leave that to the namespace's asynchronous cleanup).\n\n")
 	ours := func(s series, verb string) string {
 		if p.oursSkip != "" {
 			return short(p.oursSkip)
@@ -141,4 +141,14 @@ func mib(s series) series {
 		out[i] = v / 1024
 	}
 	return out
+}
+
+func socatVersion() string {
+	out, _ := exec.Command("socat", "-V").Output()
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "socat" && f[1] == "version" {
+			return "socat " + f[2]
+		}
+	}
+	return "socat ?"
 }

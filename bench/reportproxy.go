@@ -36,8 +36,8 @@ func (r *report) proxyMD(b *strings.Builder) {
 		fmt.Fprintf(b, "Failed: %s\n\n", x.err)
 		return
 	}
-	fmt.Fprintf(b, "Client ns → proxy ns → server ns over two veth pairs. Direct: routed through the proxy namespace (ip_forward=1 there only). HAProxy: `mode tcp`, `option splice-request` + `option splice-response`. socat: `TCP-LISTEN:…,fork`. netns-proxy: `bin/netns-proxy -c cfg.toml` in the proxy namespace. %d rounds, each running every test on every path in rotating order; iperf3 %v, wrk `-t2 -c32 --latency` %v against a minimal HTTP/1.1 responder in the server namespace. CPU is the proxy's utime+stime (socat: + its reaped children) from /proc/PID/stat over each run.\n\n",
-		x.reps, x.dur, x.wrkDur)
+	fmt.Fprintf(b, "Client ns → proxy ns → server ns over two veth pairs. Direct: routed through the proxy namespace (ip_forward=1 there only). HAProxy: `mode tcp`, `option splice-request` + `option splice-response`. socat: `TCP-LISTEN:…,fork`. netns-proxy: `bin/netns-proxy -c cfg.toml` in the proxy namespace. %d rounds, each running every test on every path in rotating order; iperf3 %v, wrk `-t2 -c32 --latency` %v against a minimal HTTP/1.1 responder in the server namespace. CPU is the proxy's utime+stime (socat: + its reaped children) from /proc/PID/stat over each run. Both HAProxy (`option tcplog`, `log stdout`) and netns-proxy write one log line per connection, to a file; socat logs nothing. HAProxy runs with `maxconn` %d and `maxpipes 256`; every proxy idle timeout is 10 min.\n\n",
+		x.reps, x.dur, x.wrkDur, x.maxConns)
 	hap := "haproxy"
 	if len(x.tests) < len(proxyTests) {
 		b.WriteString("Quick mode: no 4-stream test and no keep-alive crossing test.\n\n")
@@ -56,7 +56,7 @@ func (r *report) proxyMD(b *strings.Builder) {
 	}
 	b.WriteString("\n")
 	r.wrkTable(b, x.paths, hap)
-	b.WriteString("### Namespace crossing\n\nThe proxy runs in a third, empty namespace; it listens on 127.0.0.1 in the client namespace (HAProxy `bind … namespace`, netns-proxy frontend `namespace =`) and connects to 127.0.0.1 in the server namespace (`server … namespace` / server `namespace =`).\n\n")
+	fmt.Fprintf(b, "### Namespace crossing\n\nThe proxy runs in a third, empty namespace; it listens on 127.0.0.1 in the client namespace (HAProxy `bind … namespace`, netns-proxy frontend `namespace =`) and connects to 127.0.0.1 in the server namespace (`server … namespace` / server `namespace =`). iperf3 %v, wrk as above.\n\n", x.crossDur)
 	hx := "haproxy, namespace crossing"
 	header(b, "path", "1 stream (Gbit/s)", "/ haproxy", "CPU s/GB")
 	for _, p := range x.cross {
