@@ -64,7 +64,7 @@ func addrsOf(t *testing.T, ns, dev string) []string {
 	if err != nil {
 		t.Fatalf("link %q in %q: %v", dev, ns, err)
 	}
-	as, err := h.AddrList(l, netlink.FAMILY_ALL)
+	as, err := retryDump(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func linkNames(t *testing.T, ns string) []string {
 	t.Helper()
 	h := handleIn(t, ns)
 	defer h.Close()
-	ls, err := h.LinkList()
+	ls, err := retryDump(h.LinkList)
 	if err != nil {
 		t.Fatal(err)
 	}
