@@ -76,6 +76,7 @@ type provResult struct {
 	peakRSS                                  series // KiB, netns-daemon-start
 	oursProcs                                int
 	ns                                       []int
+	scriptMaxN                               int // largest N the script runs at
 	scriptPer                                map[int]*batch
 	oursPer                                  map[int]*batch
 	scriptProc                               int
