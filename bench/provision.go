@@ -81,6 +81,7 @@ type provResult struct {
 	oursPer                                  map[int]*batch
 	scriptProc                               int
 	procsCounted                             bool // by perf's sched_process_exec count, not by design
+	oursCounted                              bool
 }
 
 type batch struct{ create, remove, total series } // ms per namespace

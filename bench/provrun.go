@@ -77,7 +77,7 @@ func runProvisioning(e *env) *provResult {
 	if ours {
 		if n := p.countExecs("d", []string{p.start, "--quiet", "--host-netns", host, "-c", filepath.Join(e.tmp, d0.name+".toml"), d0.name},
 			[]string{p.stop, "--quiet", d0.name}); n > 0 {
-			r.oursProcs = n
+			r.oursProcs, r.oursCounted = n, true
 		}
 	}
 	logf("provisioning: %d × one start+stop", reps)

@@ -92,9 +92,13 @@ func (r *report) provMD(b *strings.Builder) {
 		}
 		return fmtS(s, verb, "")
 	}
+	oursProcs := fmt.Sprint(p.oursProcs)
+	if !p.oursCounted {
+		oursProcs += " (by design)"
+	}
 	header(b, "one start+stop", "wall time (ms)", "start (ms)", "stop (ms)", "processes per namespace (execs)")
 	row(b, "ip/sysctl script", fmtS(p.script, "%.1f", ""), fmtS(p.scriptUp, "%.1f", ""), fmtS(p.scriptDown, "%.1f", ""), fmt.Sprint(p.scriptProc))
-	row(b, "netns-daemon-start/stop", ours(p.ours, "%.1f"), ours(p.oursUpT, "%.1f"), ours(p.oursDownT, "%.1f"), fmt.Sprint(p.oursProcs))
+	row(b, "netns-daemon-start/stop", ours(p.ours, "%.1f"), ours(p.oursUpT, "%.1f"), ours(p.oursDownT, "%.1f"), oursProcs)
 	row(b, "**script / ours**", fmtRatio(ratio(p.script, p.ours)), fmtRatio(ratio(p.scriptUp, p.oursUpT)), fmtRatio(ratio(p.scriptDown, p.oursDownT)), "")
 	how := "by design (perf not available): sh + one per command"
 	if p.procsCounted {
