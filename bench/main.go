@@ -35,12 +35,16 @@ func main() {
 	out := flag.String("out", "", "report file (default ROOT/BENCHMARKS.md)")
 	only := flag.String("only", "provision,proxy", "sections to run")
 	flag.IntVar(&idleOverride, "idle-conns", 0, "idle connections for the memory test (default 10000, quick 1000)")
+	flag.BoolVar(&scriptAll, "script-1000", false, "also run the ip script at N=1000 (adds ~10 minutes)")
 	tmpdir := flag.String("tmp", "", "directory for scratch files (default: the system's)")
 	flag.Parse()
 	os.Exit(run(*quick, *root, *out, *only, *tmpdir))
 }
 
-var idleOverride int
+var (
+	idleOverride int
+	scriptAll    bool
+)
 
 func run(quick bool, root, out, only, tmpdir string) int {
 	if os.Geteuid() != 0 {

@@ -76,10 +76,12 @@ type provResult struct {
 	peakRSS                                  series // KiB, netns-daemon-start
 	oursProcs                                int
 	ns                                       []int
+	scriptMaxN                               int // largest N the script runs at
 	scriptPer                                map[int]*batch
 	oursPer                                  map[int]*batch
 	scriptProc                               int
 	procsCounted                             bool // by perf's sched_process_exec count, not by design
+	oursCounted                              bool
 }
 
 type batch struct{ create, remove, total series } // ms per namespace

@@ -16,6 +16,12 @@ func runProvisioning(e *env) *provResult {
 		reps, bReps, ns = 5, 3, []int{10, 50}
 	}
 	r.ns = ns
+	// The script at N=1000 alone costs ~10 minutes over 5 rounds; the issue's
+	// scaling target is about ours, so it runs only when asked.
+	r.scriptMaxN = 100
+	if e.quick || scriptAll {
+		r.scriptMaxN = ns[len(ns)-1]
+	}
 	host, err := e.nsAdd("h")
 	if err != nil {
 		r.err = err.Error()
@@ -71,7 +77,7 @@ func runProvisioning(e *env) *provResult {
 	if ours {
 		if n := p.countExecs("d", []string{p.start, "--quiet", "--host-netns", host, "-c", filepath.Join(e.tmp, d0.name+".toml"), d0.name},
 			[]string{p.stop, "--quiet", d0.name}); n > 0 {
-			r.oursProcs = n
+			r.oursProcs, r.oursCounted = n, true
 		}
 	}
 	logf("provisioning: %d × one start+stop", reps)
@@ -101,9 +107,11 @@ func runProvisioning(e *env) *provResult {
 	for i := 0; i < bReps && e.ctx.Err() == nil; i++ {
 		logf("provisioning: round %d of %d", i+1, bReps)
 		for _, n := range ns {
-			if err := r.scriptPer[n].add(p.batch("s", n, p.scriptUp, p.scriptDown)); err != nil {
-				r.err = err.Error()
-				return r
+			if n <= r.scriptMaxN {
+				if err := r.scriptPer[n].add(p.batch("s", n, p.scriptUp, p.scriptDown)); err != nil {
+					r.err = err.Error()
+					return r
+				}
 			}
 			if ours {
 				if err := r.oursPer[n].add(p.batch("d", n, oursUp, p.oursDown)); err != nil {

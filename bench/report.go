@@ -92,9 +92,13 @@ func (r *report) provMD(b *strings.Builder) {
 		}
 		return fmtS(s, verb, "")
 	}
+	oursProcs := fmt.Sprint(p.oursProcs)
+	if !p.oursCounted {
+		oursProcs += " (by design)"
+	}
 	header(b, "one start+stop", "wall time (ms)", "start (ms)", "stop (ms)", "processes per namespace (execs)")
 	row(b, "ip/sysctl script", fmtS(p.script, "%.1f", ""), fmtS(p.scriptUp, "%.1f", ""), fmtS(p.scriptDown, "%.1f", ""), fmt.Sprint(p.scriptProc))
-	row(b, "netns-daemon-start/stop", ours(p.ours, "%.1f"), ours(p.oursUpT, "%.1f"), ours(p.oursDownT, "%.1f"), fmt.Sprint(p.oursProcs))
+	row(b, "netns-daemon-start/stop", ours(p.ours, "%.1f"), ours(p.oursUpT, "%.1f"), ours(p.oursDownT, "%.1f"), oursProcs)
 	row(b, "**script / ours**", fmtRatio(ratio(p.script, p.ours)), fmtRatio(ratio(p.scriptUp, p.oursUpT)), fmtRatio(ratio(p.scriptDown, p.oursDownT)), "")
 	how := "by design (perf not available): sh + one per command"
 	if p.procsCounted {
@@ -103,29 +107,42 @@ func (r *report) provMD(b *strings.Builder) {
 	fmt.Fprintf(b, "\n%d runs each, interleaved. Processes per namespace: %s.\n\n", len(p.script), how)
 
 	header(b, "N in a row, then removed", "script: create / remove / total per ns (ms)", "ours: create / remove / total per ns (ms)", "script / ours")
+	sHi := 0
 	for _, n := range p.ns {
 		s, o := p.scriptPer[n], p.oursPer[n]
-		if s == nil {
+		if s == nil || o == nil {
 			continue
 		}
+		sc := "not run at this N (adds ~10 min; `--script-1000`)"
+		if len(s.total) > 0 {
+			sHi = n
+			sc = fmt.Sprintf("%s / %s / %s", fmtS(s.create, "%.1f", ""), fmtS(s.remove, "%.1f", ""), fmtS(s.total, "%.1f", ""))
+		}
 		oc := short(p.oursSkip)
-		if oc == "" && o != nil {
+		if oc == "" {
 			oc = fmt.Sprintf("%s / %s / %s", fmtS(o.create, "%.1f", ""), fmtS(o.remove, "%.1f", ""), fmtS(o.total, "%.1f", ""))
 		}
-		var rt float64
-		if o != nil {
-			rt = ratio(s.total, o.total)
+		runs := len(s.total)
+		if len(o.total) > runs {
+			runs = len(o.total)
 		}
-		row(b, fmt.Sprintf("N = %d (%d runs)", n, len(s.total)),
-			fmt.Sprintf("%s / %s / %s", fmtS(s.create, "%.1f", ""), fmtS(s.remove, "%.1f", ""), fmtS(s.total, "%.1f", "")), oc, fmtRatio(rt))
+		row(b, fmt.Sprintf("N = %d (%d runs)", n, runs), sc, oc, fmtRatio(ratio(s.total, o.total)))
 	}
 	if len(p.ns) > 1 {
 		lo, hi := p.ns[0], p.ns[len(p.ns)-1]
-		var ro float64
+		var ro, rs float64
 		if p.oursPer[hi] != nil && p.oursPer[lo] != nil {
 			ro = ratio(p.oursPer[hi].total, p.oursPer[lo].total)
 		}
-		row(b, fmt.Sprintf("**per-ns(%d) / per-ns(%d)**", hi, lo), fmtRatio(ratio(p.scriptPer[hi].total, p.scriptPer[lo].total)), fmtRatio(ro), "")
+		sr := "—"
+		if sHi > lo {
+			rs = ratio(p.scriptPer[sHi].total, p.scriptPer[lo].total)
+			sr = fmtRatio(rs)
+			if sHi != hi {
+				sr += fmt.Sprintf(" (per-ns(%d) / per-ns(%d))", sHi, lo)
+			}
+		}
+		row(b, fmt.Sprintf("**per-ns(%d) / per-ns(%d)**", hi, lo), sr, fmtRatio(ro), "")
 	}
 	b.WriteString("\nPeak RSS of netns-daemon-start (wait4 rusage, every start in this section): ")
 	if p.oursSkip != "" {

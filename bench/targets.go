@@ -40,12 +40,17 @@ func (r *report) targetsMD(b *strings.Builder) {
 			}
 		}
 		higher := func(title, key string, val func(*measure) series, wantHigher bool) {
-			v := ratio(val(r.get(key, "netns-proxy")), val(r.get(key, "haproxy")))
+			n, h := val(r.get(key, "netns-proxy")), val(r.get(key, "haproxy"))
+			v := ratio(n, h)
 			ok := v >= 1
 			if !wantHigher {
 				ok = v > 0 && v <= 1
 			}
-			row(b, title, fmtRatio(v)+" of HAProxy", verdict(v, ok, skip))
+			res := verdict(v, ok, skip)
+			if v != 0 && (noisy(n) || noisy(h)) {
+				res += " (noisy: a min–max spread over 3×; repeat on a quiet machine)"
+			}
+			row(b, title, fmtRatio(v)+" of HAProxy", res)
 		}
 		rate := func(m *measure) series { return m.val }
 		p99 := func(m *measure) series { return m.p99 }
@@ -67,3 +72,6 @@ func (r *report) targetsMD(b *strings.Builder) {
 	}
 	b.WriteString("\n")
 }
+
+// noisy reports a series whose spread makes its median unreliable.
+func noisy(s series) bool { return len(s) > 1 && s.min() > 0 && s.max()/s.min() > 3 }
