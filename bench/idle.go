@@ -121,7 +121,9 @@ func (l *lab) holdOnce(p *path, n int) (base, rss float64, err error) {
 	if err := l.waitConns(n, 60*time.Second); err != nil {
 		return 0, 0, err
 	}
-	time.Sleep(time.Second)
+	// Idle means idle: give both proxies time to settle (netns-proxy parks
+	// a direction after a second without traffic).
+	time.Sleep(3 * time.Second)
 	return base, rssKiB(pid), nil
 }
 

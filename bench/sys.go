@@ -212,8 +212,35 @@ func (e *env) cleanup() {
 	})
 }
 
-// cpuTicks returns utime+stime (+ reaped children) of a process, in seconds.
+// procTree returns pid and its living descendants: netns-proxy is a master
+// and a worker, and both count.
+func procTree(pid int) []int {
+	out := []int{pid}
+	for i := 0; i < len(out) && i < 64; i++ {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
+		for _, t := range tasks {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", out[i], t.Name()))
+			for _, c := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(c); err == nil {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// cpuSeconds returns utime+stime of a process and its living descendants,
+// plus what its reaped children used, in seconds.
 func cpuSeconds(pid int) float64 {
+	var t float64
+	for i, p := range procTree(pid) {
+		t += cpuOf(p, i == 0)
+	}
+	return t
+}
+
+func cpuOf(pid int, reaped bool) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
@@ -227,16 +254,28 @@ func cpuSeconds(pid int) float64 {
 	if len(f) < 15 {
 		return 0
 	}
+	fields := []int{11, 12}
+	if reaped {
+		fields = append(fields, 13, 14)
+	}
 	var t float64
-	for _, k := range []int{11, 12, 13, 14} {
+	for _, k := range fields {
 		v, _ := strconv.ParseFloat(f[k], 64)
 		t += v
 	}
 	return t / 100 // USER_HZ
 }
 
-// rssKiB returns VmRSS of a process in KiB.
+// rssKiB returns the VmRSS of a process and its living descendants, in KiB.
 func rssKiB(pid int) float64 {
+	var sum float64
+	for _, p := range procTree(pid) {
+		sum += rssOf(p)
+	}
+	return sum
+}
+
+func rssOf(pid int) float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
