@@ -162,6 +162,7 @@ func (p *Proxy) Serve(ctx context.Context) error {
 			}
 		}
 	}
+	go giveBackMemory(run)
 	var loops sync.WaitGroup
 	for _, fe := range p.frontends {
 		for _, ln := range fe.listeners {
