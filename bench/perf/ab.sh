@@ -73,13 +73,20 @@ address = "127.0.0.1:18080"
 T
 ip netns exec "$NS" haproxy -db -f "$OUT/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 & pids+=($!); HPID=$!
 ip netns exec "$NS" env ${NPENV:-} "$BIN" -c "$OUT/np.toml" >"$OUT/np.log" 2>&1 & pids+=($!); NPID=$!
+# Optional second netns-proxy (BIN2 and/or NP2ENV) on 18083, as "np2".
+WHO="hap np"
+if [ -n "${BIN2:-}${NP2ENV:-}" ]; then
+  sed 's/18082/18083/' "$OUT/np.toml" >"$OUT/np2.toml"
+  ip netns exec "$NS" env ${NP2ENV:-} "${BIN2:-$BIN}" -c "$OUT/np2.toml" >"$OUT/np2.log" 2>&1 & pids+=($!); NP2PID=$!
+  WHO="hap np np2"
+fi
 sleep 1
 run() { # name port mode
   local hdr=()
   [ "$3" = close ] && hdr=(-H "Connection: close")
   local spid=""
   if [ "${COST:-0}" = 1 ]; then
-    local tp=$HPID; [ "$1" = np ] && tp=$(pgrep -P "$NPID" | head -1)
+    local tp=$HPID; [ "$1" = np ] && tp=$(pgrep -P "$NPID" | head -1); [ "$1" = np2 ] && tp=$(pgrep -P "$NP2PID" | head -1)
     perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$tp" -o "$OUT/stat.$1.$3" -- sleep "$DUR" &
     spid=$!
   fi
@@ -98,9 +105,9 @@ run() { # name port mode
 }
 for r in $(seq 1 "$ROUNDS"); do
   for mode in close keep; do
-    if [ $((r % 2)) = 1 ]; then order="hap np"; else order="np hap"; fi
+    if [ $((r % 2)) = 1 ]; then order="$WHO"; else order=$(echo $WHO | tr ' ' '\n' | tac | tr '\n' ' '); fi
     for who in $order; do
-      port=18081; [ $who = np ] && port=18082
+      port=18081; [ $who = np ] && port=18082; [ $who = np2 ] && port=18083
       if [ "${PERF:-0}" = 1 ] && [ $r = 1 ] && [ $who = np ] && [ $mode = close ]; then
         wpid=$(pgrep -P "$(pgrep -f "$BIN -c $OUT/np.toml" | head -1)" | head -1)
         [ -z "$wpid" ] && wpid=$(pgrep -f "$BIN -c $OUT/np.toml" | tail -1)
@@ -124,8 +131,11 @@ def ms(s):
     if s.endswith('s'): return float(s[:-1])*1000
     return float('nan')
 for mode in ('close','keep'):
-    h=[r for r in rows if r[0]=='hap' and r[1]==mode]; n=[r for r in rows if r[0]=='np' and r[1]==mode]
-    ratios=[float(b[2])/float(a[2]) for a,b in zip(h,n)]
-    print(f"{mode}: hap rps med {st.median(float(r[2]) for r in h):.0f} np {st.median(float(r[2]) for r in n):.0f} ratio med {st.median(ratios):.2f} (min {min(ratios):.2f} max {max(ratios):.2f}) | p50 hap {st.median(ms(r[3]) for r in h):.2f}ms np {st.median(ms(r[3]) for r in n):.2f}ms | p99 hap {st.median(ms(r[4]) for r in h):.2f}ms np {st.median(ms(r[4]) for r in n):.2f}ms")
+    h=[r for r in rows if r[0]=='hap' and r[1]==mode]
+    for who in ('np','np2'):
+        n=[r for r in rows if r[0]==who and r[1]==mode]
+        if not n: continue
+        ratios=[float(b[2])/float(a[2]) for a,b in zip(h,n)]
+        print(f"{mode} {who}: hap rps med {st.median(float(r[2]) for r in h):.0f} {who} {st.median(float(r[2]) for r in n):.0f} ratio med {st.median(ratios):.2f} (min {min(ratios):.2f} max {max(ratios):.2f}) | p50 hap {st.median(ms(r[3]) for r in h):.2f}ms {who} {st.median(ms(r[3]) for r in n):.2f}ms | p99 hap {st.median(ms(r[4]) for r in h):.2f}ms {who} {st.median(ms(r[4]) for r in n):.2f}ms")
 P
 echo "out: $OUT"
