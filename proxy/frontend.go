@@ -82,10 +82,9 @@ func (p *Proxy) acceptLoop(ctx context.Context, fe *frontend, ln *net.TCPListene
 	}
 }
 
-// serve sets a connection up (header, server, first bytes) and relays it:
-// client to server on this goroutine, server to client on a new one. An
-// idle direction parks and its goroutine ends, so idle connections hold no
-// stack however deep the set-up grew it.
+// serve sets a connection up (header, server, first bytes) and hands it to
+// two fresh copy goroutines. It then ends, so the deep stack the set-up
+// grew is freed while the connection lives: idle connections stay small.
 func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
 	s := &session{start: time.Now(), fe: fe, client: c, ns: fe.ns}
 	fe.stats.current.Add(1)
