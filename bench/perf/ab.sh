@@ -28,6 +28,8 @@ ip netns add "$NS" || exit 1
 ip -n "$NS" link set lo up
 ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
 ip netns exec "$NS" "$OUT/benchbin" httpd 127.0.0.1:18080 >"$OUT/httpd.log" 2>&1 & pids+=($!)
+# The same HAProxy global/defaults as bench/topo.go (haproxyHead), on purpose:
+# numbers here must compare with the bench's.
 cat >"$OUT/haproxy.cfg" <<H
 global
     maxconn 9000
