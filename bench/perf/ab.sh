@@ -15,7 +15,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   sleep 0.3
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$NS" 2>/dev/null
+  for n in "$NS" "$NS-c" "$NS-s"; do ip netns del "$n" 2>/dev/null; done
 }
 trap cleanup EXIT INT TERM
 ulimit -n 100000
@@ -24,10 +24,24 @@ if [ -z "$BIN" ]; then
   BIN=$OUT/netns-proxy
 fi
 (cd "$HERE" && go build -o "$OUT/benchbin" ./bench) || exit 1
+# TOPO=veth: client ns -> proxy ns ($NS) -> server ns over two veth pairs,
+# created inside the namespaces; default: everything on loopback in $NS.
 ip netns add "$NS" || exit 1
 ip -n "$NS" link set lo up
-ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
-ip netns exec "$NS" "$OUT/benchbin" httpd 127.0.0.1:18080 >"$OUT/httpd.log" 2>&1 & pids+=($!)
+CNS=$NS; SNS=$NS; HOST=127.0.0.1; SRV=127.0.0.1
+if [ "${TOPO:-lo}" = veth ]; then
+  CNS=$NS-c; SNS=$NS-s; HOST=10.231.1.1; SRV=10.231.2.2
+  ip netns add "$CNS" && ip netns add "$SNS" || exit 1
+  ip -n "$CNS" link add c0 type veth peer name p0 netns "$NS" || exit 1
+  ip -n "$SNS" link add s0 type veth peer name p1 netns "$NS" || exit 1
+  ip -n "$CNS" addr add 10.231.1.2/24 dev c0; ip -n "$NS" addr add 10.231.1.1/24 dev p0
+  ip -n "$SNS" addr add 10.231.2.2/24 dev s0; ip -n "$NS" addr add 10.231.2.1/24 dev p1
+  for l in "$CNS lo" "$CNS c0" "$SNS lo" "$SNS s0" "$NS p0" "$NS p1"; do set -- $l; ip -n "$1" link set "$2" up; done
+fi
+for n in $(printf '%s\n' "$NS" "$CNS" "$SNS" | sort -u); do
+  ip netns exec "$n" sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="20000 65000" net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
+done
+ip netns exec "$SNS" "$OUT/benchbin" httpd "$SRV:18080" >"$OUT/httpd.log" 2>&1 & pids+=($!)
 # The same HAProxy global/defaults as bench/topo.go (haproxyHead), on purpose:
 # numbers here must compare with the bench's.
 cat >"$OUT/haproxy.cfg" <<H
@@ -46,10 +60,10 @@ defaults
     timeout server 10m
     maxconn 9000
 frontend f
-    bind 127.0.0.1:18081
+    bind $HOST:18081
     default_backend b
 backend b
-    server s1 127.0.0.1:18080
+    server s1 $SRV:18080
 H
 cat >"$OUT/np.toml" <<T
 [defaults]
@@ -63,7 +77,7 @@ format = "text"
 
 [[frontend]]
 name = "f"
-bind = ["127.0.0.1:18082"]
+bind = ["$HOST:18082"]
 backend = "b"
 
 [[backend]]
@@ -71,7 +85,7 @@ name = "b"
 
 [[backend.server]]
 name = "s1"
-address = "127.0.0.1:18080"
+address = "$SRV:18080"
 T
 ip netns exec "$NS" haproxy -db -f "$OUT/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 & pids+=($!); HPID=$!
 ip netns exec "$NS" env ${NPENV:-} "$BIN" -c "$OUT/np.toml" >"$OUT/np.log" 2>&1 & pids+=($!); NPID=$!
@@ -92,7 +106,7 @@ run() { # name port mode
     perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$tp" -o "$OUT/stat.$1.$3" -- sleep "$DUR" &
     spid=$!
   fi
-  ip netns exec "$NS" timeout $((DUR+10)) wrk -c 50 -t 2 -d "${DUR}s" --latency "${hdr[@]}" "http://127.0.0.1:$2/" >"$OUT/wrk.out" 2>&1
+  ip netns exec "$CNS" timeout $((DUR+10)) wrk -c 50 -t 2 -d "${DUR}s" --latency "${hdr[@]}" "http://$HOST:$2/" >"$OUT/wrk.out" 2>&1
   local rps p50 p99
   rps=$(awk '/Requests\/sec/{print $2}' "$OUT/wrk.out")
   p50=$(awk '$1=="50%"{print $2}' "$OUT/wrk.out")
