@@ -53,7 +53,9 @@ func Inherit() (*Inherited, error) {
 			if err != nil {
 				return nil, fmt.Errorf("taking over listener %s: %w", key, err)
 			}
-			in.Options.Listeners[key] = ln.(*net.TCPListener)
+			tl := ln.(*net.TCPListener)
+			noAcceptKeepAlive(tl)
+			in.Options.Listeners[key] = tl
 		}
 	}
 	ready := os.NewFile(fdReady, "ready")

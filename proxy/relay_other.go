@@ -27,7 +27,7 @@ func copyHalf(h *half) (string, bool) {
 		h.n += n
 		switch {
 		case err == nil:
-			if err := h.dst.CloseWrite(); err != nil {
+			if err := h.halfClose(); err != nil {
 				return fmt.Sprintf("%s: half-closing: %v", h.name, err), false
 			}
 			return "", false
