@@ -75,11 +75,7 @@ func vethSteps(s *Spec, ifc *Iface) []step {
 	steps := []step{{
 		cmd: ipn(host, "link add %s%s type veth peer name %s%s%s netns %s", ifc.Peer, mtuArg(ifc), ifc.Name, mtuArg(ifc), addr, s.Name),
 		do: func(r *run) error {
-			h, err := r.hostNL()
-			if err != nil {
-				return err
-			}
-			ns, err := r.netns()
+			h, ns, err := r.hostToNamespace()
 			if err != nil {
 				return err
 			}
@@ -228,11 +224,7 @@ func moveDeviceSteps(s *Spec, ifc *Iface) []step {
 	steps := []step{{
 		cmd: ipn(s.HostNetns, "link set dev %s netns %s", ifc.Parent, s.Name),
 		do: func(r *run) error {
-			h, err := r.hostNL()
-			if err != nil {
-				return err
-			}
-			ns, err := r.netns()
+			h, ns, err := r.hostToNamespace()
 			if err != nil {
 				return err
 			}

@@ -128,6 +128,17 @@ func (r *run) hostNL() (*netlink.Handle, error) {
 	return r.hstNL, nil
 }
 
+// hostToNamespace returns what moving a link in needs: a netlink handle in
+// the host namespace and the provisioned namespace.
+func (r *run) hostToNamespace() (*netlink.Handle, netns.NsHandle, error) {
+	h, err := r.hostNL()
+	if err != nil {
+		return nil, netns.None(), err
+	}
+	ns, err := r.netns()
+	return h, ns, err
+}
+
 // forgetNamespace drops handles on the namespace, so it can be reaped.
 func (r *run) forgetNamespace() {
 	for k := range r.links {
