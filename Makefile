@@ -5,7 +5,7 @@ SBINDIR ?= $(PREFIX)/sbin
 BINS    := netns-daemon-start netns-daemon-stop netns-daemon-status netns-proxy
 BIN     := bin
 
-.PHONY: all build test test-unit deps demo bench install uninstall clean vet
+.PHONY: all build test deps demo bench install uninstall clean vet
 
 all: build
 
