@@ -15,11 +15,7 @@ import (
 	"github.com/netns-daemon/netns-daemon/provision"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	bintest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m) }
 
 // hostCopy copies a shipped TOML, with host_netns set to host and each
 // old string of subst replaced by the new one.

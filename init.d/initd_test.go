@@ -17,9 +17,7 @@ import (
 
 func TestMain(m *testing.M) {
 	bintest.Subreaper()
-	code := m.Run()
-	bintest.Cleanup()
-	os.Exit(code)
+	bintest.Main(m)
 }
 
 // TestShellcheck keeps every shell script clean under shellcheck.

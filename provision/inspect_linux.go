@@ -44,7 +44,7 @@ func Inspect(name string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := newRun(&Spec{Name: name}, nil, nil)
+	r := newRun(&Spec{Name: name}, Options{})
 	defer r.close()
 	h, err := r.nl()
 	if err != nil {

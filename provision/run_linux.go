@@ -24,7 +24,6 @@ type run struct {
 	host  netns.NsHandle
 	nsNL  *netlink.Handle
 	hstNL *netlink.Handle
-	facts map[string]string // small records that undo needs, saved in the state
 	warn  func(string)
 	links map[linkKey]netlink.Link // saves a lookup per step
 
@@ -66,11 +65,9 @@ func (r *run) find(where func(*run) (*netlink.Handle, error), label, name string
 // forgetLink drops a cached link that was renamed, moved or deleted.
 func (r *run) forgetLink(h *netlink.Handle, name string) { delete(r.links, linkKey{h, name}) }
 
-func newRun(spec *Spec, facts map[string]string, warn func(string)) *run {
-	if facts == nil {
-		facts = map[string]string{}
-	}
-	return &run{spec: spec, ns: netns.None(), host: netns.None(), facts: facts, warn: warn, links: map[linkKey]netlink.Link{}}
+func newRun(spec *Spec, opt Options) *run {
+	warn := func(m string) { opt.log("%s: warning: %s", spec.Name, m) }
+	return &run{spec: spec, ns: netns.None(), host: netns.None(), warn: warn, links: map[linkKey]netlink.Link{}}
 }
 
 // errNamespaceGone lets undo steps tell "nothing left to undo" apart.

@@ -72,7 +72,7 @@ func apply(spec *Spec, opt Options) error {
 	for i, s := range steps {
 		st.Steps[i] = s.cmd
 	}
-	r := newRun(spec, st.Facts, func(m string) { opt.log("%s: warning: %s", spec.Name, m) })
+	r := newRun(spec, opt)
 	defer r.close()
 	for i, s := range steps {
 		// Write ahead only what stop must undo: steps without an undo go
@@ -148,7 +148,7 @@ func stopLocked(ctx context.Context, st *State, opt Options) error {
 	}
 	steps := buildPlan(spec)
 	n := min(st.Begun+1, len(steps))
-	r := newRun(spec, st.Facts, func(m string) { opt.log("%s: warning: %s", spec.Name, m) })
+	r := newRun(spec, opt)
 	r.waitReap = opt.Wait
 	defer r.close()
 	if err := undo(r, steps[:n], opt); err != nil {

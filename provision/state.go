@@ -14,13 +14,12 @@ var StateDir = "/run/netns-daemon"
 // State is what start has done, written before each step so that stop can
 // undo exactly that, even after start was killed mid-way.
 type State struct {
-	Version  int               `json:"version"`
-	Spec     *Spec             `json:"spec"`
-	Steps    []string          `json:"steps"`
-	Begun    int               `json:"begun"` // index of the last step started; -1 = none
-	Complete bool              `json:"complete"`
-	Facts    map[string]string `json:"facts,omitempty"`
-	PID      int               `json:"pid"`
+	Version  int      `json:"version"`
+	Spec     *Spec    `json:"spec"`
+	Steps    []string `json:"steps"`
+	Begun    int      `json:"begun"` // index of the last step started; -1 = none
+	Complete bool     `json:"complete"`
+	PID      int      `json:"pid"`
 }
 
 func statePath(name string) string { return filepath.Join(StateDir, name+".json") }

@@ -10,11 +10,7 @@ import (
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	bintest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m) }
 
 // TestDemo runs make demo's script: it must answer, show the egress path
 // and leave nothing behind.

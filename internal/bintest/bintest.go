@@ -40,6 +40,13 @@ func Dir(t testing.TB) string {
 	return dir
 }
 
+// Main is a TestMain that removes the built binaries after the tests.
+func Main(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
+
 // Cleanup removes the built binaries; call it from TestMain after m.Run.
 func Cleanup() {
 	if dir != "" {
