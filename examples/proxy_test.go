@@ -53,6 +53,7 @@ func TestProxyInNamespace(t *testing.T) {
 	cmd := exec.Command(filepath.Join(bintest.Dir(t), "netns-daemon-start"), "--join", "--proxy", "proxy/in-namespace.toml", ns)
 	out := &lockedBuf{ch: make(chan struct{}, 1)}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second // never hang on a pipe held by a leftover worker
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

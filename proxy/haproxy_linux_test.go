@@ -31,6 +31,7 @@ func startHAProxy(t *testing.T, cfg string) {
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "-db", "-f", path)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second // never hang on a pipe held by a leftover process
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

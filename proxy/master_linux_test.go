@@ -22,11 +22,7 @@ import (
 	"github.com/netns-daemon/netns-daemon/internal/bintest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	bintest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m) }
 
 // master is a netns-proxy master started from the built binary.
 type master struct {
@@ -45,6 +41,9 @@ func startMaster(t *testing.T, cfgText string, env ...string) *master {
 	m.write(t, cfgText)
 	m.cmd = exec.Command(filepath.Join(bintest.Dir(t), "netns-proxy"), "-c", m.cfg, "--log-format", "json")
 	m.cmd.Stderr = m.log
+	// A worker that outlived the master would hold the log pipe and make
+	// Wait block forever; bound it so the test reports it instead.
+	m.cmd.WaitDelay = 5 * time.Second
 	m.cmd.Env = append(os.Environ(), env...)
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
