@@ -19,8 +19,10 @@ func TestMain(m *testing.M) {
 		var name, host string
 		var at int
 		fmt.Sscanf(strings.ReplaceAll(arg, ",", " "), "%s %s %d", &name, &host, &at)
-		Start(context.Background(), seed(name, host), Options{beforeStep: func(i int, _ string) error {
-			if i == at {
+		i := 0
+		Start(context.Background(), seed(name, host), Options{beforeCreate: func(string) error {
+			i++
+			if i-1 == at {
 				fmt.Println("paused")
 				time.Sleep(time.Minute)
 			}

@@ -165,13 +165,10 @@ func roundTrip(t *testing.T, fromNS, addr string) {
 // readSysctl reads a sysctl inside ns.
 func readSysctl(t *testing.T, ns, key string) string {
 	t.Helper()
-	h, err := netns.GetFromPath(NetnsPath(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	var v []byte
-	if err := inNamespace(h, func() (err error) { v, err = os.ReadFile(sysctlPath(key)); return }); err != nil {
+	var err error
+	nstest.Do(t, ns, func() { v, err = os.ReadFile(sysctlPath(key)) })
+	if err != nil {
 		t.Fatalf("reading %s in %q: %v", key, ns, err)
 	}
 	return strings.TrimSpace(string(v))

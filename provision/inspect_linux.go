@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/vishvananda/netlink"
@@ -16,6 +15,7 @@ type Report struct {
 	Interfaces []IfaceReport `json:"interfaces"`
 	Routes     []RouteReport `json:"routes"`
 	PIDs       []int         `json:"pids"`
+	Drift      []Difference  `json:"drift"` // what the kernel lacks of what start made
 }
 
 // IfaceReport is one link inside the namespace.
@@ -44,14 +44,17 @@ func Inspect(name string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := newRun(&Spec{Name: name}, Options{})
-	defer r.close()
-	h, err := r.nl()
+	rep := &Report{Name: name, Path: NetnsPath(name), Complete: st != nil && st.Complete,
+		Interfaces: []IfaceReport{}, Routes: []RouteReport{}, Drift: []Difference{}}
+	if st != nil {
+		rep.Drift = Drift(st)
+	}
+	k := newKernel(&Spec{Name: name}, nil)
+	defer k.close()
+	h, err := k.nl()
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Name: name, Path: NetnsPath(name), Complete: st != nil && st.Complete,
-		Interfaces: []IfaceReport{}, Routes: []RouteReport{}}
 	links, err := retryDump(func() ([]netlink.Link, error) { return h.LinkList() })
 	if err != nil {
 		return nil, fmt.Errorf("listing links in namespace %q: %w", name, err)
@@ -99,18 +102,4 @@ func Inspect(name string) (*Report, error) {
 		return nil, err
 	}
 	return rep, nil
-}
-
-// retryDump retries a netlink dump the kernel interrupted (the table
-// changed while it was read).
-func retryDump[T any](dump func() (T, error)) (T, error) {
-	var v T
-	var err error
-	for range 5 {
-		v, err = dump()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return v, err
-		}
-	}
-	return v, err
 }

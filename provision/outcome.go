@@ -5,8 +5,9 @@ type Outcome int
 
 const (
 	Created     Outcome = iota // the namespace was made
-	Unchanged                  // already provisioned with the same spec
-	Reprovision                // torn down and made again with the new spec
+	Unchanged                  // already provisioned with the same spec, nothing to repair
+	Reprovision                // deleted and made again (--recreate, or it was gone)
+	Changed                    // changed in place to the spec, or repaired
 )
 
 func (o Outcome) String() string {
@@ -15,6 +16,8 @@ func (o Outcome) String() string {
 		return "unchanged"
 	case Reprovision:
 		return "re-provisioned"
+	case Changed:
+		return "changed in place"
 	}
 	return "created"
 }

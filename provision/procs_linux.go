@@ -7,18 +7,25 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
 )
 
-// PIDsInside lists the processes whose network namespace is name's,
-// compared by device and inode.
+// PIDsInside lists the processes in name's namespace (as /run/netns/NAME
+// is now), compared by device and inode.
 func PIDsInside(name string) ([]int, error) {
-	var want syscall.Stat_t
-	if err := syscall.Stat(NetnsPath(name), &want); err != nil {
-		if os.IsNotExist(err) {
-			return nil, nil
-		}
+	id, err := xnetns.StatPath(NetnsPath(name))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reading namespace %q: %w", name, err)
 	}
+	return pidsIn(id)
+}
+
+// pidsIn lists the processes whose network namespace is id.
+func pidsIn(id xnetns.ID) ([]int, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil, err
@@ -36,17 +43,20 @@ func PIDsInside(name string) ([]int, error) {
 		if err != nil || pid == self {
 			continue
 		}
-		if syscall.Stat("/proc/"+n+"/ns/net", &st) == nil && st.Dev == want.Dev && st.Ino == want.Ino {
+		if syscall.Stat("/proc/"+n+"/ns/net", &st) == nil && st.Dev == id.Dev && st.Ino == id.Ino {
 			pids = append(pids, pid)
 		}
 	}
 	return pids, nil
 }
 
-// killInside ends the processes in name: SIGTERM, then SIGKILL for those
-// still there after opt.Timeout.
-func killInside(ctx context.Context, name string, opt Options) error {
-	pids, err := PIDsInside(name)
+// killInside ends the processes in namespace id: SIGTERM, then SIGKILL for
+// those still there after opt.Timeout.
+func killInside(ctx context.Context, name string, id xnetns.ID, opt Options) error {
+	if id.IsZero() {
+		return nil
+	}
+	pids, err := pidsIn(id)
 	if err != nil || len(pids) == 0 {
 		return err
 	}
@@ -56,14 +66,14 @@ func killInside(ctx context.Context, name string, opt Options) error {
 	}
 	opt.log("%s: sending SIGTERM to %d process(es) in the namespace: %v", name, len(pids), pids)
 	signal(pids, syscall.SIGTERM)
-	if waitGone(ctx, name, timeout) {
+	if waitGone(ctx, id, timeout) {
 		return nil
 	}
-	pids, _ = PIDsInside(name)
+	pids, _ = pidsIn(id)
 	opt.log("%s: sending SIGKILL to %v", name, pids)
 	signal(pids, syscall.SIGKILL)
-	if !waitGone(ctx, name, 5*time.Second) {
-		pids, _ = PIDsInside(name)
+	if !waitGone(ctx, id, 5*time.Second) {
+		pids, _ = pidsIn(id)
 		return fmt.Errorf("stopping processes in namespace %q: still running after SIGKILL: %v", name, pids)
 	}
 	return nil
@@ -75,11 +85,11 @@ func signal(pids []int, sig syscall.Signal) {
 	}
 }
 
-// waitGone polls until no process is left in name, for at most d.
-func waitGone(ctx context.Context, name string, d time.Duration) bool {
+// waitGone polls until no process is left in id, for at most d.
+func waitGone(ctx context.Context, id xnetns.ID, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for wait := time.Millisecond; ; wait = min(wait*2, 100*time.Millisecond) {
-		if pids, _ := PIDsInside(name); len(pids) == 0 {
+		if pids, _ := pidsIn(id); len(pids) == 0 {
 			return true
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

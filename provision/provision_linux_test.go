@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
 )
 
@@ -88,11 +89,11 @@ func TestRPFilterEffective(t *testing.T) {
 			s.Inbound.RPFilter, s.Outbound.RPFilter = tc.in, tc.out
 			// A new namespace may inherit conf.all from the host: make it
 			// strict inside before our sysctl step, as a strict host would.
-			opt := Options{beforeStep: func(i int, cmd string) error {
-				if strings.Contains(cmd, "sysctl") {
-					ns, _ := openNamed(s.Name)
+			opt := Options{beforeCreate: func(key string) error {
+				if key == "sysctl/net.ipv4.conf.all.rp_filter" {
+					ns, _ := xnetns.Open(NetnsPath(s.Name))
 					defer ns.Close()
-					return inNamespace(ns, func() error {
+					return xnetns.Do(ns, func() error {
 						return os.WriteFile(sysctlPath("net.ipv4.conf.all.rp_filter"), []byte("1"), 0)
 					})
 				}
@@ -191,13 +192,23 @@ func TestStartTwiceSameAndChangedSpec(t *testing.T) {
 	if got, err := Start(context.Background(), again, Options{}); err != nil || got != Unchanged {
 		t.Fatalf("same spec: got %v, %v; want unchanged", got, err)
 	}
+	before, _ := xnetns.StatPath(NetnsPath(s.Name))
 	changed := seed(s.Name, host)
 	changed.Inbound.Addresses = []string{"10.1.0.6/24"}
-	if got, err := Start(context.Background(), changed, Options{}); err != nil || got != Reprovision {
-		t.Fatalf("changed spec: got %v, %v; want re-provisioned", got, err)
+	if got, err := Start(context.Background(), changed, Options{}); err != nil || got != Changed {
+		t.Fatalf("changed spec: got %v, %v; want changed in place", got, err)
 	}
 	if got := addrsOf(t, s.Name, "in0"); !slices.Equal(got, []string{"10.1.0.6/24"}) {
-		t.Errorf("in0 after re-provision: got %q", got)
+		t.Errorf("in0 after the change: got %q; want [10.1.0.6/24]", got)
+	}
+	if after, _ := xnetns.StatPath(NetnsPath(s.Name)); after != before {
+		t.Errorf("namespace %v after the change; want the same %v", after, before)
+	}
+	if got, err := Start(context.Background(), changed, Options{Recreate: true}); err != nil || got != Reprovision {
+		t.Fatalf("--recreate: got %v, %v; want re-provisioned", got, err)
+	}
+	if after, _ := xnetns.StatPath(NetnsPath(s.Name)); after == before {
+		t.Errorf("namespace %v after --recreate; want a new one", after)
 	}
 }
 
@@ -242,13 +253,15 @@ func TestFailureAtEachStepLeavesNothing(t *testing.T) {
 		return s
 	}
 	probe := full("probe")
-	probe.Validate()
-	n := len(buildPlan(probe))
+	probe.Normalize()
+	n := len(desired(probe))
 	for i := range n {
 		s := full(newName())
 		forced := errors.New("forced failure")
-		_, err := Start(context.Background(), s, Options{beforeStep: func(j int, cmd string) error {
-			if j == i {
+		j := 0
+		_, err := Start(context.Background(), s, Options{beforeCreate: func(string) error {
+			j++
+			if j-1 == i {
 				return forced
 			}
 			return nil

@@ -3,110 +3,125 @@ package provision
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
-	"syscall"
+
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
 )
 
 // StateDir holds one state file per provisioned namespace.
 var StateDir = "/run/netns-daemon"
 
-// State is what start has done, written before each step so that stop can
-// undo exactly that, even after start was killed mid-way.
+// stateFormat is the state file's layout. Format 1 (no "format" key,
+// "version": 1) was a spec plus a step index; it is still read and stopped.
+const stateFormat = 2
+
+// State is what start made or changed, each object with its identity as
+// the kernel reported it, written ahead of every change that stop would
+// otherwise not find.
 type State struct {
-	Version  int      `json:"version"`
-	Spec     *Spec    `json:"spec"`
-	Steps    []string `json:"steps"`
-	Begun    int      `json:"begun"` // index of the last step started; -1 = none
-	Complete bool     `json:"complete"`
-	PID      int      `json:"pid"`
+	Format   int       `json:"format"`
+	Spec     *Spec     `json:"spec"`
+	Complete bool      `json:"complete"`
+	NS       xnetns.ID `json:"ns"`                // /run/netns/NAME as start made it
+	Host     xnetns.ID `json:"host"`              // the host namespace at start
+	Records  []*record `json:"records"`           // in the order they were made
+	Version  int       `json:"version,omitempty"` // format 1
+	Begun    *int      `json:"begun,omitempty"`   // format 1
+
+	legacy bool // converted from format 1: identities are unknown
+}
+
+// record is one object start made or changed.
+type record struct {
+	Kind string          `json:"kind"`
+	Obj  json.RawMessage `json:"obj,omitempty"`
+	// Done is false while the change is under way: written ahead, not yet
+	// confirmed by the kernel.
+	Done      bool          `json:"done"`
+	NS        *xnetns.ID    `json:"ns,omitempty"`           // the namespace's identity
+	Index     int           `json:"ifindex,omitempty"`      // a link's, in the namespace it lives in
+	PeerIndex int           `json:"peer_ifindex,omitempty"` // a veth's host side
+	Prior     *string       `json:"prior,omitempty"`        // a sysctl's value before
+	Existed   bool          `json:"existed,omitempty"`      // found, not made: left in place
+	Device    *deviceBefore `json:"device,omitempty"`       // a moved device as it was
+
+	obj object
+}
+
+// deviceBefore is a device as it was in the host namespace before it was
+// moved in: the move flushes its addresses and routes, and start may
+// rename it and change its MTU and MAC.
+type deviceBefore struct {
+	Name   string     `json:"name"`
+	Index  int        `json:"ifindex"`
+	MTU    int        `json:"mtu"`
+	MAC    string     `json:"mac"`
+	Up     bool       `json:"up"`
+	Addrs  []string   `json:"addrs,omitempty"`
+	Routes []routeObj `json:"routes,omitempty"`
+}
+
+func newRecord(o object) *record {
+	raw, _ := json.Marshal(o)
+	return &record{Kind: o.kind(), Obj: raw, obj: o}
+}
+
+func (r *record) key() string { return r.obj.key() }
+
+// undoCommand renders deleting r's object, with the value before where
+// the record knows it.
+func (r *record) undoCommand(n names) string {
+	if s, ok := r.obj.(sysctlObj); ok && r.Prior != nil {
+		return "ip netns exec " + n.ns + " sysctl -qw " + s.Key + "=" + *r.Prior
+	}
+	return undoCommand(r.obj, n)
 }
 
 func statePath(name string) string { return filepath.Join(StateDir, name+".json") }
 
-// ReadState returns the saved state of name, or nil if there is none.
-func ReadState(name string) (*State, error) {
-	b, err := os.ReadFile(statePath(name))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading state of %q: %w", name, err)
-	}
+// parseState decodes a state file of either format.
+func parseState(name string, b []byte) (*State, error) {
 	var st State
-	if err := json.Unmarshal(b, &st); err != nil || st.Spec == nil {
-		return nil, fmt.Errorf("reading state of %q: %s: corrupt state file", name, statePath(name))
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("corrupt state file: %w", err)
+	}
+	if st.Spec == nil {
+		return nil, fmt.Errorf("corrupt state file: no spec")
 	}
 	st.Spec.Name = name
+	switch {
+	case st.Format == 0 && st.Version == 1:
+		return legacyState(&st), nil
+	case st.Format != stateFormat:
+		return nil, fmt.Errorf("state file format %d: this release reads formats 1 and %d", st.Format, stateFormat)
+	}
+	for i, r := range st.Records {
+		if r == nil {
+			return nil, fmt.Errorf("corrupt state file: record %d is empty", i)
+		}
+		o, err := decodeObject(r.Kind, r.Obj)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt state file: record %d: %w", i, err)
+		}
+		r.obj = o
+	}
 	return &st, nil
 }
 
-func (st *State) save() error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
+// legacyState turns a format-1 state into records of the objects its spec
+// made, without identities: stop then finds them by name.
+func legacyState(st *State) *State {
+	st.Spec.Normalize()
+	st.Format, st.legacy = stateFormat, true
+	for _, o := range desired(st.Spec) {
+		r := newRecord(o)
+		r.Done = true
+		st.Records = append(st.Records, r)
 	}
-	if err := writeFileAtomic(statePath(st.Spec.Name), b, 0o644); err != nil {
-		return fmt.Errorf("writing state of %q: %w", st.Spec.Name, err)
-	}
-	return nil
+	return st
 }
 
-func removeState(name string) error {
-	if err := os.Remove(statePath(name)); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("removing state of %q: %w", name, err)
-	}
-	return nil
-}
-
-// lock serialises start and stop of one name. The lock file is removed on
-// unlock; a waiter that then holds a lock on the removed file retries.
-type lock struct {
-	f    *os.File
-	path string
-}
-
-func lockName(name string) (*lock, error) {
-	if err := os.MkdirAll(StateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", StateDir, err)
-	}
-	path := filepath.Join(StateDir, name+".lock")
-	for {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("locking %q: %w", name, err)
-		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("locking %q: %w", name, err)
-		}
-		var held, onDisk syscall.Stat_t
-		if syscall.Fstat(int(f.Fd()), &held) == nil && syscall.Stat(path, &onDisk) == nil &&
-			held.Ino == onDisk.Ino && held.Dev == onDisk.Dev {
-			return &lock{f: f, path: path}, nil
-		}
-		f.Close() // the file was removed while we waited
-	}
-}
-
-// unlock releases the lock; remove also deletes the lock file.
-func (l *lock) unlock(remove bool) {
-	if remove {
-		os.Remove(l.path)
-	}
-	l.f.Close()
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so readers
-// never see half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+func (st *State) marshal() ([]byte, error) {
+	st.Format, st.Version, st.Begun = stateFormat, 0, nil
+	return json.Marshal(st)
 }

@@ -27,9 +27,10 @@ type flags struct {
 	Nameserver []string          `placeholder:"IP" help:"Nameserver for /etc/netns/NAME/resolv.conf."`
 	Sysctl     map[string]string `placeholder:"KEY=VALUE" help:"Sysctl applied inside the namespace."`
 
-	DryRun bool `name:"dry-run" help:"Print the plan as ip/sysctl commands; change nothing."`
-	JSON   bool `help:"Print the result (interfaces, addresses, routes) as JSON."`
-	Quiet  bool `short:"q" help:"No log lines and no summary; errors only."`
+	DryRun   bool `name:"dry-run" help:"Print the plan as ip/sysctl commands (on a provisioned name: only the difference); change nothing."`
+	Recreate bool `help:"On a provisioned name, delete the namespace (ending the processes inside) and make it again instead of changing it in place."`
+	JSON     bool `help:"Print the result (interfaces, addresses, routes) as JSON."`
+	Quiet    bool `short:"q" help:"No log lines and no summary; errors only."`
 
 	User    string `placeholder:"USER" help:"Exec mode: run CMD as this user (name or id), with its groups."`
 	Group   string `placeholder:"GROUP" help:"Exec mode: run CMD with this group."`

@@ -39,16 +39,21 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	spec.Normalize()
 	if err := spec.Validate(); err != nil {
 		fail(err)
 	}
 	if f.DryRun {
-		for _, c := range provision.Plan(spec) {
+		plan, err := provision.DryRun(spec)
+		if err != nil {
+			fail(err)
+		}
+		for _, c := range plan {
 			fmt.Println(c)
 		}
 		return
 	}
-	opt := provision.Options{}
+	opt := provision.Options{Recreate: f.Recreate}
 	if !f.Quiet {
 		opt.Log = func(m string) { fmt.Fprintln(os.Stderr, name+": "+m) }
 	}

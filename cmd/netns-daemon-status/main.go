@@ -1,8 +1,9 @@
 // Command netns-daemon-status lists the namespaces netns-daemon-start
 // provisioned, as the kernel shows them: interfaces, addresses, the default
 // route and the processes inside. Exit status as LSB status actions: 0
-// provisioned, 1 a state file but no (or a half-made) namespace, 3 not
-// provisioned.
+// provisioned as specified, 1 a state file but the namespace is gone, half
+// made or drifted from its spec (each missing or changed object listed),
+// 3 not provisioned.
 package main
 
 import (
@@ -62,7 +63,7 @@ func main() {
 		if err != nil {
 			e = entry{Report: &provision.Report{Name: n, Path: provision.NetnsPath(n)}, Error: err.Error()}
 		}
-		if err != nil || !rep.Complete {
+		if err != nil || !rep.Complete || len(rep.Drift) > 0 {
 			code = exitDead
 		}
 		entries = append(entries, e)
@@ -90,6 +91,12 @@ func table(w io.Writer, entries []entry) {
 			state = "broken: " + e.Error
 		case !e.Complete:
 			state = "half-made"
+		case len(e.Drift) > 0:
+			var d []string
+			for _, x := range e.Drift {
+				d = append(d, x.Object+" "+x.What)
+			}
+			state = "drift: " + strings.Join(d, "; ")
 		}
 		def := []string{}
 		for _, r := range e.Routes {

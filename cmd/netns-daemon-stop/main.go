@@ -19,13 +19,14 @@ const name = "netns-daemon-stop"
 var args struct {
 	Timeout time.Duration `default:"10s" help:"How long processes inside get between SIGTERM and SIGKILL."`
 	Wait    bool          `help:"Wait until the kernel has reaped the namespace's veths, so their names are free."`
+	Force   bool          `help:"If the host namespace is gone, move devices to the initial namespace instead of refusing."`
 	Quiet   bool          `short:"q" help:"Errors only."`
 	Name    string        `arg:"" help:"Namespace name."`
 }
 
 func main() {
 	cli.Parse(&args, name, "Remove what netns-daemon-start made for NAME.")
-	opt := provision.Options{Timeout: args.Timeout, Wait: args.Wait}
+	opt := provision.Options{Timeout: args.Timeout, Wait: args.Wait, Force: args.Force}
 	if !args.Quiet {
 		opt.Log = func(m string) { fmt.Fprintln(os.Stderr, name+": "+m) }
 	}

@@ -6,15 +6,13 @@ package nstest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/vishvananda/netns"
+	"github.com/netns-daemon/netns-daemon/internal/netns"
 )
 
 // SkipUnlessRoot skips tests that need CAP_NET_ADMIN and CAP_SYS_ADMIN.
@@ -88,34 +86,13 @@ func Veth(t testing.TB, a, an, aa, b, bn, ba string) {
 // namespace after it returns.
 func Do(t testing.TB, ns string, fn func()) {
 	t.Helper()
-	h, err := netns.GetFromName(ns)
+	h, err := netns.Open("/run/netns/" + ns)
 	if err != nil {
 		t.Fatalf("opening namespace %q: %v", ns, err)
 	}
 	defer h.Close()
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(h); err != nil {
-			done <- err
-			return
-		}
-		fn()
-		if err := netns.Set(orig); err != nil {
-			done <- fmt.Errorf("returning from %q: %w", ns, err) // thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- nil
-	}()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if err := netns.Do(h, func() error { fn(); return nil }); err != nil {
+		t.Fatalf("in namespace %q: %v", ns, err)
 	}
 }
 

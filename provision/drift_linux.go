@@ -1,0 +1,32 @@
+package provision
+
+// Difference is one object of the spec that the kernel does not have as
+// start made it.
+type Difference struct {
+	Object  string `json:"object"`  // the object's key, e.g. "link/out0"
+	What    string `json:"what"`    // "missing", or how it differs
+	Command string `json:"command"` // what start would run to repair it
+}
+
+// Drift observes every object start made for the namespace and lists
+// those the kernel no longer has as made; empty: the kernel matches.
+func Drift(st *State) []Difference {
+	k := newKernel(st.Spec, nil)
+	defer k.close()
+	out := []Difference{}
+	drifted := map[string]bool{}
+	for _, r := range st.Records {
+		if drifted[r.obj.owner()] { // listed with its owner
+			drifted[r.key()] = true
+			continue
+		}
+		if what := r.obj.(kobject).observe(k, r); what != "" {
+			drifted[r.key()] = true
+			out = append(out, Difference{Object: r.key(), What: what, Command: r.obj.render(k.n)})
+			if r.Kind == "netns" {
+				break // nothing inside can be observed
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
+	"github.com/netns-daemon/netns-daemon/internal/safefile"
+)
+
+// ensureNetnsDir makes NetnsDir a shared mount, as `ip netns add` does, so
+// namespace mounts made later propagate to mount namespaces made earlier.
+func ensureNetnsDir() error {
+	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", NetnsDir, err)
+	}
+	err := unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	if errors.Is(err, unix.EINVAL) { // not a mount point yet
+		if err = unix.Mount(NetnsDir, NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err == nil {
+			err = unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("making %s a shared mount: %w", NetnsDir, err)
+	}
+	return nil
+}
+
+// create makes a new namespace and bind-mounts it at NetnsPath, as `ip
+// netns add` does. Its identity is recorded (written ahead) before the
+// mount exists, so stop can always tell it from another made later under
+// the same name.
+func (nsObj) create(k *kernel, r *record) error {
+	path := NetnsPath(k.n.ns)
+	if err := ensureNetnsDir(); err != nil {
+		return err
+	}
+	d, err := safefile.OpenDir(NetnsDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	f, err := d.Create(k.n.ns, 0o444)
+	if err != nil {
+		return fmt.Errorf("creating namespace file %s: %w", path, err)
+	}
+	f.Close()
+	err = xnetns.New(func() error {
+		self, err := xnetns.Current()
+		if err != nil {
+			return err
+		}
+		id := self.ID()
+		self.Close()
+		r.NS = &id
+		if err := k.ahead(); err != nil {
+			return err
+		}
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mounting %s: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		d.Remove(k.n.ns)
+		return err
+	}
+	ns, err := k.netns()
+	if err == nil && ns.ID() != *r.NS {
+		err = fmt.Errorf("%s is not the namespace just made", path)
+	}
+	if err == nil {
+		err = setLoopbackUp(k)
+	}
+	return err
+}
+
+func setLoopbackUp(k *kernel) error {
+	h, err := k.nl()
+	if err != nil {
+		return err
+	}
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("setting loopback up in namespace %q: %w", k.n.ns, err)
+	}
+	return nil
+}
+
+// errNotOurs means /run/netns/NAME is not the namespace start made: stop
+// and start then touch nothing there.
+var errNotOurs = errors.New("not the namespace netns-daemon-start made")
+
+// check compares /run/netns/NAME with the recorded identity: nil if it is
+// ours, errNamespaceGone if nothing is there, errNotOurs otherwise (a
+// symlink, a plain file, another namespace).
+func (nsObj) check(k *kernel, r *record) error {
+	path := NetnsPath(k.n.ns)
+	id, err := xnetns.StatPath(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errNamespaceGone
+	case errors.Is(err, xnetns.ErrNotNamespace) && !r.Done && isEmptyFile(path):
+		return errPlaceholder // start was killed before its mount
+	case err != nil:
+		return fmt.Errorf("%s: %w: %w", path, errNotOurs, err)
+	case r.NS != nil && id != *r.NS:
+		return fmt.Errorf("%s is namespace %v, start made %v: %w", path, id, *r.NS, errNotOurs)
+	}
+	return nil
+}
+
+var errPlaceholder = errors.New("placeholder of a namespace never mounted")
+
+func isEmptyFile(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
+}
+
+// remove unmounts and removes the namespace if it is still ours. The
+// kernel reaps it, and the veths and macvlans in it, once the last process
+// and file holding it are gone.
+func (o nsObj) remove(k *kernel, r *record) error {
+	err := o.check(k, r)
+	if errors.Is(err, errNamespaceGone) {
+		return nil
+	}
+	path := NetnsPath(k.n.ns)
+	if err != nil && !errors.Is(err, errPlaceholder) {
+		return fmt.Errorf("deleting namespace %q: %w", k.n.ns, err)
+	}
+	k.forgetNamespace()
+	if err == nil {
+		if err := unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("unmounting %s: %w", path, err)
+		}
+	}
+	d, err := safefile.OpenDir(NetnsDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Remove(k.n.ns); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", path, err)
+	}
+	return nil
+}
+
+func (o nsObj) observe(k *kernel, r *record) string {
+	if err := o.check(k, r); err != nil {
+		if errors.Is(err, errNamespaceGone) {
+			return "missing"
+		}
+		return err.Error()
+	}
+	return ""
+}

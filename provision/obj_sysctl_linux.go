@@ -1,0 +1,74 @@
+package provision
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
+)
+
+// create writes the value inside the namespace (/proc/sys/net is the
+// namespace of the thread that opens it), keeping the value before.
+func (s sysctlObj) create(k *kernel, r *record) error {
+	ns, err := k.netns()
+	if err != nil {
+		return err
+	}
+	return xnetns.Do(ns, func() error {
+		path := sysctlPath(s.Key)
+		if r.Prior == nil {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("reading sysctl %s in namespace %q: %w", s.Key, k.n.ns, err)
+			}
+			prior := strings.TrimSpace(string(b))
+			r.Prior = &prior
+		}
+		if err := os.WriteFile(path, []byte(s.Value), 0); err != nil {
+			return fmt.Errorf("setting sysctl %s=%s in namespace %q: %w", s.Key, s.Value, k.n.ns, err)
+		}
+		return nil
+	})
+}
+
+// remove puts the value before back (when the spec drops the key).
+func (s sysctlObj) remove(k *kernel, r *record) error {
+	if r.Prior == nil {
+		return nil
+	}
+	ns, err := k.netns()
+	if gone(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return xnetns.Do(ns, func() error {
+		err := os.WriteFile(sysctlPath(s.Key), []byte(*r.Prior), 0)
+		if err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("restoring sysctl %s=%s in namespace %q: %w", s.Key, *r.Prior, k.n.ns, err)
+		}
+		return nil
+	})
+}
+
+func (s sysctlObj) observe(k *kernel, _ *record) string {
+	ns, err := k.netns()
+	if err != nil {
+		return err.Error()
+	}
+	var got string
+	err = xnetns.Do(ns, func() error {
+		b, err := os.ReadFile(sysctlPath(s.Key))
+		got = strings.TrimSpace(string(b))
+		return err
+	})
+	switch {
+	case err != nil:
+		return err.Error()
+	case got != s.Value:
+		return fmt.Sprintf("%s; want %s", got, s.Value)
+	}
+	return ""
+}

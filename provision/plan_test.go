@@ -1,0 +1,90 @@
+package provision
+
+import (
+	"strings"
+	"testing"
+)
+
+func transcriptSpec() *Spec {
+	s := &Spec{Name: "web", HostNetns: "host",
+		Inbound: &Iface{Kind: KindMacvlan, Parent: "eth0", Addresses: []string{"192.0.2.10/24"}, Hairpin: true},
+		Outbound: &Iface{Addresses: []string{"10.2.0.5/24"}, Gateway: "10.2.0.1",
+			Routes: []Route{{To: "10.9.0.0/16", Via: "10.2.0.1"}}},
+		DNS: DNS{Nameservers: []string{"10.2.0.1"}},
+	}
+	s.Normalize()
+	return s
+}
+
+// The plan, rendered as commands, is the dry-run: compare a transcript.
+func TestPlanTranscript(t *testing.T) {
+	s := transcriptSpec()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := `ip netns add web && ip -n web link set lo up
+ip -n host link add link eth0 name in0 type macvlan mode bridge netns web && ip -n web link set in0 up
+ip -n web addr add 192.0.2.10/24 dev in0
+ip -n host link add link eth0 name web-hpi type macvlan mode bridge && ip -n host link set web-hpi up
+ip -n host route add 192.0.2.10/32 dev web-hpi
+ip -n host link add web-out type veth peer name out0 netns web && ip -n host link set web-out up && ip -n web link set out0 up
+ip -n host addr add 10.2.0.1/24 dev web-out
+ip -n web addr add 10.2.0.5/24 dev out0
+ip -n web route add 10.9.0.0/16 via 10.2.0.1 dev out0
+ip -n web route add default via 10.2.0.1 dev out0
+ip netns exec web sysctl -qw net.ipv4.conf.all.rp_filter=1
+ip netns exec web sysctl -qw net.ipv4.conf.in0.rp_filter=2
+ip netns exec web sysctl -qw net.ipv4.conf.out0.rp_filter=1
+mkdir -p /etc/netns/web
+write /etc/netns/web/resolv.conf (70 bytes)`
+	if got := strings.Join(Plan(s), "\n"); got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A changed spec renders as only its difference.
+func TestDiffTranscript(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Spec)
+		want   string
+	}{
+		{"unchanged", func(*Spec) {}, ""},
+		{"add an address and a route", func(s *Spec) {
+			s.Outbound.Addresses = append(s.Outbound.Addresses, "10.2.0.6/24")
+			s.Outbound.Routes = append(s.Outbound.Routes, Route{To: "10.8.0.0/16", Via: "10.2.0.1"})
+		}, `ip -n web addr add 10.2.0.6/24 dev out0
+ip -n web route add 10.8.0.0/16 via 10.2.0.1 dev out0`},
+		{"drop a route, a sysctl and the DNS", func(s *Spec) {
+			s.Outbound.Routes = nil
+			s.DNS = DNS{}
+			s.Sysctl = nil
+		}, `rm /etc/netns/web/resolv.conf (if it still holds what start wrote)
+rmdir /etc/netns/web (if start made it and it is empty)
+ip -n web route del 10.9.0.0/16 via 10.2.0.1 dev out0`},
+		{"change a sysctl in place", func(s *Spec) { s.Outbound.RPFilter = "loose" },
+			`ip netns exec web sysctl -qw net.ipv4.conf.all.rp_filter=2
+ip netns exec web sysctl -qw net.ipv4.conf.out0.rp_filter=2`},
+		{"a new peer name recreates that veth only", func(s *Spec) { s.Outbound.Peer = "web-up" },
+			`ip -n web link del out0
+ip -n host link add web-up type veth peer name out0 netns web && ip -n host link set web-up up && ip -n web link set out0 up
+ip -n host addr add 10.2.0.1/24 dev web-up
+ip -n web addr add 10.2.0.5/24 dev out0
+ip -n web route add 10.9.0.0/16 via 10.2.0.1 dev out0
+ip -n web route add default via 10.2.0.1 dev out0
+ip netns exec web sysctl -qw net.ipv4.conf.out0.rp_filter=1`},
+		{"drop the hairpin", func(s *Spec) { s.Inbound.Hairpin = false },
+			`ip -n host link del web-hpi`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			was := transcriptSpec()
+			s := transcriptSpec()
+			tc.change(s)
+			s.Normalize()
+			got := strings.Join(planChange(desired(was), s), "\n")
+			if got != tc.want {
+				t.Errorf("difference:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
