@@ -13,8 +13,11 @@ build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
+# Types, the plan, the diff and their rendering build everywhere; only the
+# kernel actions are Linux.
 vet:
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
 
 # Root tests create throwaway namespaces and run real haproxy/nft; without
 # root they skip with a reason. CI installs their tools through `make deps`.

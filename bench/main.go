@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench is the harness behind `make bench` (issue 6): provisioning
 // against an ip/sysctl script, netns-proxy against HAProxy, socat and the
 // direct path, all in throwaway namespaces. It writes BENCHMARKS.md.

@@ -1,13 +1,5 @@
 package provision
 
-// Difference is one object of the spec that the kernel does not have as
-// start made it.
-type Difference struct {
-	Object  string `json:"object"`  // the object's key, e.g. "link/out0"
-	What    string `json:"what"`    // "missing", or how it differs
-	Command string `json:"command"` // what start would run to repair it
-}
-
 // Drift observes every object start made for the namespace and lists
 // those the kernel no longer has as made; empty: the kernel matches.
 func Drift(st *State) []Difference {

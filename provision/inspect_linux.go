@@ -7,34 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Report is a namespace as the kernel shows it.
-type Report struct {
-	Name       string        `json:"name"`
-	Path       string        `json:"path"`
-	Complete   bool          `json:"complete"`
-	Interfaces []IfaceReport `json:"interfaces"`
-	Routes     []RouteReport `json:"routes"`
-	PIDs       []int         `json:"pids"`
-	Drift      []Difference  `json:"drift"` // what the kernel lacks of what start made
-}
-
-// IfaceReport is one link inside the namespace.
-type IfaceReport struct {
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`
-	Up        bool     `json:"up"`
-	MTU       int      `json:"mtu"`
-	MAC       string   `json:"mac,omitempty"`
-	Addresses []string `json:"addresses"`
-}
-
-// RouteReport is one route of the main table.
-type RouteReport struct {
-	To  string `json:"to"`
-	Via string `json:"via,omitempty"`
-	Dev string `json:"dev"`
-}
-
 // Inspect reads name's links, addresses and routes from the kernel.
 func Inspect(name string) (*Report, error) {
 	if err := ValidName(name); err != nil {

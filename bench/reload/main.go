@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command reload measures what clients lose while a proxy is reloaded
 // under load: netns-proxy (SIGHUP to its master) against HAProxy reloaded
 // with -sf, without and with -x (listening sockets fetched over the stats
