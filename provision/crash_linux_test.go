@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,7 +31,67 @@ func TestMain(m *testing.M) {
 		}})
 		os.Exit(0)
 	}
+	if name := os.Getenv("ND_TEST_PAUSED_STOP"); name != "" {
+		Stop(context.Background(), name, Options{beforeRemove: func(key string) {
+			if key == keyNetns {
+				fmt.Println("paused")
+				time.Sleep(time.Minute)
+			}
+		}})
+		os.Exit(0)
+	}
+	if addr := os.Getenv("ND_TEST_ECHO"); addr != "" {
+		echoDaemon(addr)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
+}
+
+// echoDaemon is a daemon for tests: it echoes each line on each
+// connection, for at most a minute.
+func echoDaemon(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("listening")
+	time.AfterFunc(time.Minute, func() { os.Exit(0) })
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				c.Write([]byte(line))
+			}
+		}()
+	}
+}
+
+// pausedHelper runs this test binary with env, reads its first line and
+// kills it with SIGKILL: no chance to clean up.
+func pausedHelper(t *testing.T, env string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	cmd.Process.Kill()
+	cmd.Wait()
+	if line != "paused\n" {
+		t.Fatalf("helper %s: got %q; want paused", env, line)
+	}
 }
 
 func TestKilledStartThenStop(t *testing.T) {
@@ -38,18 +99,7 @@ func TestKilledStartThenStop(t *testing.T) {
 	host := nstest.NS(t, "ndh")
 	for _, at := range []int{1, 5, 12, 19} {
 		name := newName()
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("ND_TEST_PAUSED_START=%s,%s,%d", name, host, at))
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		cmd.Process.Kill() // SIGKILL: no chance to clean up
-		cmd.Wait()
-		if line != "paused\n" {
-			t.Fatalf("start helper: got %q; want paused", line)
-		}
+		pausedHelper(t, fmt.Sprintf("ND_TEST_PAUSED_START=%s,%s,%d", name, host, at))
 		if _, err := os.Stat(NetnsPath(name)); err != nil {
 			t.Fatalf("step %d: the half-made namespace should exist: %v", at, err)
 		}

@@ -93,6 +93,9 @@ func (e *engine) unmake(recs []*record) error {
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
 		if !going[r.obj.owner()] {
+			if e.opt.beforeRemove != nil {
+				e.opt.beforeRemove(r.key())
+			}
 			e.opt.log("%s: removing: %s", e.st.Spec.Name, r.undoCommand(e.k.n))
 			if err := r.obj.(kobject).remove(e.k, r); err != nil {
 				errs = append(errs, err)

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unsafe"
 
-	"github.com/vishvananda/netns"
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,7 +28,7 @@ import (
 // discards the altered thread and the caller (root, in the host's
 // namespaces) can roll back.
 func (c *Command) Run(warn func(string)) error {
-	ns, err := netns.GetFromPath(NetnsPath(c.Netns))
+	ns, err := xnetns.Open(NetnsPath(c.Netns))
 	if err != nil {
 		return fmt.Errorf("%w: opening namespace %q: %v", ErrInvalidSpec, c.Netns, err)
 	}
@@ -41,12 +41,9 @@ func (c *Command) Run(warn func(string)) error {
 	return <-errc
 }
 
-func (c *Command) enterAndExec(ns netns.NsHandle, warn func(string)) error {
-	if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
+func (c *Command) enterAndExec(ns xnetns.Handle, warn func(string)) error {
+	if err := xnetns.EnterForExec(ns); err != nil {
 		return fmt.Errorf("entering namespace %q: %w", c.Netns, err)
-	}
-	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-		return fmt.Errorf("making a mount namespace for %q: %w", c.Netns, err)
 	}
 	if err := unix.Mount("", "/", "none", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("making / a slave mount: %w", err)

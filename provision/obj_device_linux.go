@@ -171,19 +171,19 @@ func findDeviceInside(k *kernel, l linkObj, r *record, before *deviceBefore) net
 	if err != nil {
 		return nil
 	}
-	if in := v.byIndex[r.Index]; r.Index != 0 && in != nil && macMatches(in, before) {
+	ours := func(in netlink.Link) bool { // the MAC it had, or the one start set
+		mac := in.Attrs().HardwareAddr.String()
+		return before.MAC == "" || mac == before.MAC || mac == l.MAC
+	}
+	if in := v.byIndex[r.Index]; r.Index != 0 && in != nil && ours(in) {
 		return in
 	}
 	for _, name := range []string{l.Name, before.Name} {
-		if in := v.byName[name]; in != nil && macMatches(in, before) && in.Type() != "veth" && in.Type() != "macvlan" {
+		if in := v.byName[name]; in != nil && ours(in) {
 			return in
 		}
 	}
 	return nil
-}
-
-func macMatches(l netlink.Link, before *deviceBefore) bool {
-	return before.MAC == "" || l.Attrs().HardwareAddr.String() == before.MAC
 }
 
 // restoreDevice puts the device's name-independent settings back in the

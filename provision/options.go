@@ -24,6 +24,8 @@ type Options struct {
 	// beforeCreate, for tests, runs before each object is made; an error
 	// fails that object.
 	beforeCreate func(key string) error
+	// beforeRemove, for tests, runs before each object is deleted.
+	beforeRemove func(key string)
 }
 
 func (o *Options) log(format string, a ...any) {

@@ -60,13 +60,13 @@ func (e *engine) apply(changes []change) (int, error) {
 	for _, r := range e.st.Records {
 		byKey[r.key()] = r
 	}
-	var dels []*record
+	going := map[string]bool{}
 	for _, c := range changes {
 		if c.op == "del" {
-			dels = append(dels, e.withOwned(byKey[c.obj.key()])...)
+			going[c.obj.key()] = true
 		}
 	}
-	if err := e.unmake(dels); err != nil {
+	if err := e.unmake(e.withOwned(going)); err != nil {
 		return 0, err
 	}
 	for _, c := range changes {
@@ -86,9 +86,9 @@ func (e *engine) apply(changes []change) (int, error) {
 	return len(changes), nil
 }
 
-// withOwned is r and every record that goes with it, in state order.
-func (e *engine) withOwned(r *record) []*record {
-	going := map[string]bool{r.key(): true}
+// withOwned is the records of going and every record that goes with
+// them, in state order (unmake deletes them last first).
+func (e *engine) withOwned(going map[string]bool) []*record {
 	var out []*record
 	for _, x := range e.st.Records {
 		if going[x.key()] || going[x.obj.owner()] {
