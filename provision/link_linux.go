@@ -169,7 +169,7 @@ func macvlanStep(s *Spec, ifc *Iface) step {
 // macvlan cannot talk to its parent, so a sibling "shim" macvlan on the same
 // parent in the host carries /32 (/128) routes to them.
 func hairpinSteps(s *Spec, ifc *Iface) []step {
-	shim := hairpinName(s.Name, ifc)
+	shim := hairpinName(s, ifc)
 	steps := []step{{
 		cmd: ipn(s.HostNetns, "link add link %s name %s type macvlan mode bridge", ifc.Parent, shim),
 		do: func(r *run) error {

@@ -13,6 +13,7 @@ func TestPlanTranscript(t *testing.T) {
 			Routes: []Route{{To: "10.9.0.0/16", Via: "10.2.0.1"}}},
 		DNS: DNS{Nameservers: []string{"10.2.0.1"}},
 	}
+	s.Normalize()
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}

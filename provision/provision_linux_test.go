@@ -242,7 +242,7 @@ func TestFailureAtEachStepLeavesNothing(t *testing.T) {
 		return s
 	}
 	probe := full("probe")
-	probe.Validate()
+	probe.Normalize()
 	n := len(buildPlan(probe))
 	for i := range n {
 		s := full(newName())

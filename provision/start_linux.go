@@ -32,6 +32,7 @@ func (o *Options) log(format string, a ...any) {
 
 // Start provisions spec. On any failure every finished step is undone.
 func Start(ctx context.Context, spec *Spec, opt Options) (Outcome, error) {
+	spec.Normalize()
 	if err := spec.Validate(); err != nil {
 		return Created, err
 	}

@@ -26,7 +26,7 @@ func sysctls(s *Spec) []sysctl {
 		}
 		out = append(out, sysctl{"net.ipv4.conf.all.rp_filter", strconv.Itoa(low)})
 		for _, ifc := range ifaces {
-			out = append(out, sysctl{"net.ipv4.conf." + ifc.Name + ".rp_filter", strconv.Itoa(rpFilterValues[ifc.RPFilter])})
+			out = append(out, sysctl{"net.ipv4.conf." + strings.ReplaceAll(ifc.Name, ".", "/") + ".rp_filter", strconv.Itoa(rpFilterValues[ifc.RPFilter])})
 		}
 	}
 	for _, k := range sortedKeys(s.Sysctl) {
@@ -35,11 +35,10 @@ func sysctls(s *Spec) []sysctl {
 	return out
 }
 
-// sysctlPath maps a dotted key to its /proc/sys file. Interface names with
-// dots are written with '/' in sysctl(8) notation; we take keys as the
-// kernel's path components separated by dots.
+// sysctlPath maps a key in sysctl(8) notation to its /proc/sys file: dots
+// separate, a '/' stands for a dot inside a name (in/0 is in.0).
 func sysctlPath(key string) string {
-	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	return "/proc/sys/" + strings.Join(sysctlComponents(key), "/")
 }
 
 func sysctlStep(s *Spec, list []sysctl) step {

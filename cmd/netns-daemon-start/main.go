@@ -39,6 +39,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	spec.Normalize()
 	if err := spec.Validate(); err != nil {
 		fail(err)
 	}

@@ -31,8 +31,8 @@ func TestBadInputExits2AndTouchesNothing(t *testing.T) {
 		want string
 	}{
 		{[]string{"a/b"}, `namespace name "a/b"`},
-		{[]string{"--network", "10.0.0.300/24", name}, `"10.0.0.300/24" is not an address/prefix`},
-		{[]string{"--network", "10.1.0.5/24", "--outbound", "10.2.0.5/24", "--gateway", "10.3.0.1", name}, "not inside any outbound address's subnet"},
+		{[]string{"--network", "10.0.0.300/24", name}, `inbound.addresses[0] = "10.0.0.300/24": want an address/prefix`},
+		{[]string{"--network", "10.1.0.5/24", "--outbound", "10.2.0.5/24", "--gateway", "10.3.0.1", name}, `outbound.gateway = "10.3.0.1": not inside any outbound address's subnet`},
 		{[]string{"-c", bad, name}, `unknown key "inbound.adress"`},
 		{[]string{"--inbound-kind", "tun", name}, "--inbound-kind"},
 		{[]string{"--gateway", "10.2.0.1", name}, "--gateway needs an outbound interface"},
