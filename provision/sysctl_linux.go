@@ -56,6 +56,12 @@ func sysctlStep(s *Spec, list []sysctl) step {
 			// /proc/sys/net is the namespace of the thread that opens it.
 			return inNamespace(ns, func() error {
 				for _, sc := range list {
+					// Validate refused these already; a key that reaches
+					// here anyway must never write outside /proc/sys/net
+					// (kernel.* is the whole machine's).
+					if why := sysctlKeyProblem(sc.key); why != "" {
+						return fmt.Errorf("setting sysctl %s in namespace %q: %s", sc.key, s.Name, why)
+					}
 					if err := os.WriteFile(sysctlPath(sc.key), []byte(sc.value), 0); err != nil {
 						return fmt.Errorf("setting sysctl %s=%s in namespace %q: %w", sc.key, sc.value, s.Name, err)
 					}

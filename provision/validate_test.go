@@ -27,7 +27,18 @@ type badCase struct {
 	name  string
 	mod   func(*Spec)
 	key   string // as the message names it
-	value string // as the message shows it (quoted for strings)
+	value string // as the message shows it (quoted for strings); {name} is the spec's name
+}
+
+// check asserts that err refuses the case's value, naming key and value.
+func (c badCase) check(t *testing.T, name string, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrInvalidSpec) {
+		t.Fatalf("got %v; want ErrInvalidSpec", err)
+	}
+	if value := strings.ReplaceAll(c.value, "{name}", name); !hasLine(err.Error(), c.key, value) {
+		t.Errorf("got %q; want a line naming %s and %s", err, c.key, value)
+	}
 }
 
 func q(s string) string { return fmt.Sprintf("%q", s) }
@@ -125,7 +136,7 @@ var badCases = []badCase{
 	{"ifname", "same name twice", out(func(i *Iface) { i.Name = "in0" }), "outbound.name", q("in0")},
 	{"ifname", "same peer twice", func(s *Spec) { s.Outbound.Peer = "x"; s.Inbound.Peer = "x" }, "outbound.peer", q("x")},
 	{"ifname", "bridge with space", in(func(i *Iface) { i.Bridge = "br 0" }), "inbound.bridge", q("br 0")},
-	{"ifname", "bridge = a peer", in(func(i *Iface) { i.Bridge = "web-out" }), "inbound.bridge", q("web-out")},
+	{"ifname", "bridge = a peer", func(s *Spec) { s.Inbound.Bridge = s.Name + "-out" }, "inbound.bridge", q("{name}-out")},
 	{"ifname", "parent of two", func(s *Spec) {
 		s.Inbound = &Iface{Kind: KindDevice, Parent: "eth1", Addresses: []string{"10.1.0.5/24"}}
 		s.Outbound.Kind, s.Outbound.Parent = KindMacvlan, "eth1"
@@ -183,7 +194,7 @@ var badCases = []badCase{
 	{"names", "leading dash", func(s *Spec) { s.Name = "-rf" }, "namespace name", q("-rf")},
 	{"names", "host_netns leading dash", func(s *Spec) { s.HostNetns = "-x" }, "host_netns", q("-x")},
 	{"names", "host_netns path", func(s *Spec) { s.HostNetns = "../x" }, "host_netns", q("../x")},
-	{"names", "host_netns = name", func(s *Spec) { s.HostNetns = "web" }, "host_netns", q("web")},
+	{"names", "host_netns = name", func(s *Spec) { s.HostNetns = s.Name }, "host_netns", q("{name}")},
 }
 
 func TestValidateRefuses(t *testing.T) {
@@ -197,13 +208,7 @@ func TestValidateRefuses(t *testing.T) {
 			s := validSpec()
 			c.mod(s)
 			s.Normalize()
-			err := s.Validate()
-			if !errors.Is(err, ErrInvalidSpec) {
-				t.Fatalf("got %v; want ErrInvalidSpec", err)
-			}
-			if !hasLine(err.Error(), c.key, c.value) {
-				t.Errorf("got %q; want a line naming %s and %s", err, c.key, c.value)
-			}
+			c.check(t, "web", s.Validate())
 		})
 	}
 }
