@@ -56,6 +56,13 @@ func TestDryRunPrintsPlanOnly(t *testing.T) {
 	if _, err := os.Stat(provision.NetnsPath(name)); err == nil {
 		t.Errorf("dry-run created %s", provision.NetnsPath(name))
 	}
+	// --gateway6 as the README spells it, and the older --gateway-6.
+	for _, flag := range []string{"--gateway6", "--gateway-6"} {
+		out, code := run(t, "--dry-run", "--outbound", "fd00:2::5/64", flag, "fd00:2::1", name)
+		if code != 0 || !strings.Contains(out, "ip -n "+name+" -6 route add default via fd00:2::1 dev out0") {
+			t.Errorf("%s: got exit %d, %q; want the IPv6 default route in the plan", flag, code, out)
+		}
+	}
 }
 
 func TestAdHocFlagsProvisionAndJSON(t *testing.T) {
