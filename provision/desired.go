@@ -56,7 +56,7 @@ func ifaceObjects(s *Spec, ifc *Iface) []object {
 		objs = append(objs, routeObj{Side: sideNS, Dev: ifc.Name, To: "::/0", Via: ifc.Gateway6, Of: of})
 	}
 	if ifc.Hairpin {
-		shim := shimObj{Name: hairpinName(s.Name, ifc), Parent: ifc.Parent}
+		shim := shimObj{Name: hairpinName(s, ifc), Parent: ifc.Parent}
 		objs = append(objs, shim)
 		for _, a := range ifc.Addresses {
 			p, _ := netip.ParsePrefix(a)
@@ -107,12 +107,5 @@ func sysctlObjects(s *Spec) []object {
 // become slashes, as sysctl(8) spells them.
 func sysctlIfName(name string) string { return strings.ReplaceAll(name, ".", "/") }
 
-// sysctlPath maps a key to its /proc/sys file: dots separate components,
-// a slash inside a component is a dot in its name (sysctl(8) notation).
-func sysctlPath(key string) string {
-	parts := strings.Split(key, ".")
-	for i, p := range parts {
-		parts[i] = strings.ReplaceAll(p, "/", ".")
-	}
-	return "/proc/sys/" + strings.Join(parts, "/")
-}
+// sysctlPath maps a key in sysctl(8) notation to its /proc/sys file.
+func sysctlPath(key string) string { return "/proc/sys/" + strings.Join(sysctlComponents(key), "/") }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/netns-daemon/netns-daemon/internal/safefile"
 )
 
 // ErrCommandNotFound marks a daemon command that is not there; the command
@@ -27,11 +29,14 @@ type Command struct {
 
 	uid, gid int   // -1: keep
 	groups   []int // supplementary groups, set when uid or gid is
+
+	pidDir  *safefile.Dir // the pidfile's directory, opened by NewCommand
+	pidName string
 }
 
 // NewCommand resolves args[0] in PATH, user and group (with the user's
-// supplementary groups, as initgroups(3) does) and checks that the pidfile's
-// directory and chdir exist.
+// supplementary groups, as initgroups(3) does), opens the pidfile's
+// directory (no symlink anywhere in its path) and checks that chdir exists.
 func NewCommand(netnsName string, args []string, es ExecSpec) (*Command, error) {
 	if len(args) == 0 {
 		return nil, fmt.Errorf("%w: no command to exec", ErrInvalidSpec)
@@ -47,10 +52,8 @@ func NewCommand(netnsName string, args []string, es ExecSpec) (*Command, error) 
 	if err := c.resolveCreds(); err != nil {
 		return nil, err
 	}
-	if es.Pidfile != "" {
-		if fi, err := os.Stat(filepath.Dir(es.Pidfile)); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("%w: pidfile %q: directory %s does not exist", ErrInvalidSpec, es.Pidfile, filepath.Dir(es.Pidfile))
-		}
+	if err := c.openPidDir(); err != nil {
+		return nil, err
 	}
 	if es.Chdir != "" {
 		if fi, err := os.Stat(es.Chdir); err != nil || !fi.IsDir() {
@@ -58,6 +61,49 @@ func NewCommand(netnsName string, args []string, es ExecSpec) (*Command, error) 
 		}
 	}
 	return c, nil
+}
+
+// openPidDir opens the pidfile's directory now, before anything is made:
+// the pidfile is written as root, in a directory the service user may own,
+// so it is written relative to this descriptor and never through a symlink
+// (see safefile).
+func (c *Command) openPidDir() error {
+	pf := c.Exec.Pidfile
+	if pf == "" {
+		return nil
+	}
+	dir, base := filepath.Split(pf)
+	if base == "" || base == "." || base == ".." {
+		return fmt.Errorf("%w: pidfile %q: want a file name", ErrInvalidSpec, pf)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	d, err := safefile.OpenDir(filepath.Clean(dir))
+	if err != nil {
+		return fmt.Errorf("%w: pidfile %q: %v", ErrInvalidSpec, pf, err)
+	}
+	c.pidDir, c.pidName = d, base
+	return nil
+}
+
+// writePidfile writes pid atomically; whatever is at the name (a symlink
+// planted by the directory's owner, say) is replaced, never written through.
+func (c *Command) writePidfile(pid []byte) error {
+	if c.pidDir == nil {
+		return nil
+	}
+	if err := c.pidDir.WriteFile(c.pidName, pid, 0o644); err != nil {
+		return fmt.Errorf("writing pidfile %s: %w", c.Exec.Pidfile, err)
+	}
+	return nil
+}
+
+// removePidfile removes the pidfile only if it still holds pid.
+func (c *Command) removePidfile(pid []byte) {
+	if c.pidDir != nil {
+		c.pidDir.RemoveIfContent(c.pidName, pid) // best effort: we may no longer be root
+	}
 }
 
 func (c *Command) resolveCreds() error {
@@ -144,18 +190,18 @@ func Environ(s *Spec) []string {
 	}
 }
 
-// setEnv returns env with each KEY=VALUE of add replacing any earlier KEY.
-func setEnv(env, add []string) []string {
-	keys := map[string]bool{}
-	for _, kv := range add {
-		k, _, _ := strings.Cut(kv, "=")
-		keys[k] = true
-	}
-	out := make([]string, 0, len(env)+len(add))
+// SetNetnsEnv puts s's NETNS_* variables (Environ) into the command's
+// environment in place of every inherited NETNS_* one: the prefix is ours,
+// and getenv(3) returns the first of two equal keys, so an inherited
+// NETNS_GATEWAY must not stay beside the real one.
+func (c *Command) SetNetnsEnv(s *Spec) { c.Env = withNetnsEnv(c.Env, Environ(s)) }
+
+func withNetnsEnv(env, ours []string) []string {
+	out := make([]string, 0, len(env)+len(ours))
 	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); !keys[k] {
+		if !strings.HasPrefix(kv, "NETNS_") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, add...)
+	return append(out, ours...)
 }

@@ -57,20 +57,16 @@ func (c *Command) enterAndExec(ns xnetns.Handle, warn func(string)) error {
 			return fmt.Errorf("changing directory to %s: %w", c.Exec.Chdir, err)
 		}
 	}
-	if c.Exec.Pidfile != "" {
-		pid := strconv.Itoa(os.Getpid()) + "\n"
-		if err := writeFileAtomic(c.Exec.Pidfile, []byte(pid), 0o644); err != nil {
-			return fmt.Errorf("writing pidfile %s: %w", c.Exec.Pidfile, err)
-		}
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if err := c.writePidfile(pid); err != nil {
+		return err
 	}
 	err := c.dropCreds()
 	if err == nil {
 		err = unix.Exec(c.Path, c.Args, c.Env)
 		err = fmt.Errorf("executing %s: %w", c.Path, err)
 	}
-	if c.Exec.Pidfile != "" {
-		os.Remove(c.Exec.Pidfile) // best effort: we may no longer be root
-	}
+	c.removePidfile(pid)
 	return err
 }
 

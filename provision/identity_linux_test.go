@@ -111,7 +111,7 @@ func TestTakenShimNameSurvivesAFailedStart(t *testing.T) {
 	s := &Spec{Name: newName(), HostNetns: host,
 		Inbound: &Iface{Kind: KindMacvlan, Parent: "lan0", Addresses: []string{"192.0.2.10/24"}, Hairpin: true}}
 	s.Normalize()
-	shim := hairpinName(s.Name, s.Inbound)
+	shim := hairpinName(s, s.Inbound)
 	// Another namespace's shim, with its own host route.
 	nstest.IP(t, "-n", host, "link", "add", "link", "lan0", "name", shim, "type", "macvlan", "mode", "bridge")
 	nstest.IP(t, "-n", host, "link", "set", shim, "up")

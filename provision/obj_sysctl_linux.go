@@ -11,6 +11,11 @@ import (
 // create writes the value inside the namespace (/proc/sys/net is the
 // namespace of the thread that opens it), keeping the value before.
 func (s sysctlObj) create(k *kernel, r *record) error {
+	// Validate refused these already; a key that reaches here anyway (a
+	// state file) must never write outside /proc/sys/net.
+	if why := sysctlKeyProblem(s.Key); why != "" {
+		return fmt.Errorf("setting sysctl %s in namespace %q: %s", s.Key, k.n.ns, why)
+	}
 	ns, err := k.netns()
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"sort"
 
@@ -56,8 +57,6 @@ type Iface struct {
 	Hairpin       bool     `toml:"hairpin" json:"hairpin,omitempty"`
 	Gateway       string   `toml:"gateway" json:"gateway,omitempty"`
 	Gateway6      string   `toml:"gateway6" json:"gateway6,omitempty"`
-
-	role string // "inbound" or "outbound", for messages
 }
 
 // Route is a static route out of an interface.
@@ -81,10 +80,22 @@ type ExecSpec struct {
 	Chdir   string `toml:"chdir"`
 }
 
-// Load reads a TOML spec. Unknown keys are an error.
+// MaxSpecSize bounds a spec file: a real one is a few hundred bytes, and a
+// huge one would be read whole into memory.
+const MaxSpecSize = 1 << 20
+
+// Load reads a TOML spec of at most MaxSpecSize bytes. Unknown keys are an
+// error.
 func Load(r io.Reader) (*Spec, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxSpecSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading config: %v", ErrInvalidSpec, err)
+	}
+	if len(b) > MaxSpecSize {
+		return nil, fmt.Errorf("%w: config larger than %d bytes (1 MiB)", ErrInvalidSpec, MaxSpecSize)
+	}
 	var s Spec
-	md, err := toml.NewDecoder(r).Decode(&s)
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
 	}
@@ -116,40 +127,58 @@ func LoadFile(path string) (*Spec, error) {
 func (s *Spec) Ifaces() []*Iface {
 	var out []*Iface
 	if s.Inbound != nil {
-		s.Inbound.role = "inbound"
 		out = append(out, s.Inbound)
 	}
 	if s.Outbound != nil {
-		s.Outbound.role = "outbound"
 		out = append(out, s.Outbound)
 	}
 	return out
 }
 
+// Roles of an interface, as the TOML tables are named.
+const (
+	roleInbound  = "inbound"
+	roleOutbound = "outbound"
+)
+
+// role says which side ifc is, for defaults and messages. It is derived,
+// not stored, so reading a spec never changes it.
+func (s *Spec) role(ifc *Iface) string {
+	if ifc == s.Outbound {
+		return roleOutbound
+	}
+	return roleInbound
+}
+
 // Normalize fills in defaults, so that two specs that mean the same thing
-// compare equal.
+// compare equal. It is the one step that changes a spec: call it before
+// Validate, Plan and Start.
 func (s *Spec) Normalize() {
 	for _, ifc := range s.Ifaces() {
+		role := s.role(ifc)
 		if ifc.Kind == "" {
 			ifc.Kind = KindVeth
 		}
 		if ifc.Name == "" {
-			ifc.Name = map[string]string{"inbound": "in0", "outbound": "out0"}[ifc.role]
+			ifc.Name = map[string]string{"inbound": "in0", "outbound": "out0"}[role]
 		}
 		if ifc.Kind == KindVeth && ifc.Peer == "" {
-			ifc.Peer = derivedName(s.Name, map[string]string{"inbound": "-in", "outbound": "-out"}[ifc.role])
+			ifc.Peer = derivedName(s.Name, map[string]string{"inbound": "-in", "outbound": "-out"}[role])
 		}
 		if ifc.Kind == KindMacvlan && ifc.Mode == "" {
 			ifc.Mode = "bridge"
 		}
 		if ifc.RPFilter == "" {
-			ifc.RPFilter = map[string]string{"inbound": "loose", "outbound": "strict"}[ifc.role]
+			ifc.RPFilter = map[string]string{"inbound": "loose", "outbound": "strict"}[role]
 		}
 		// A veth's only neighbour is its peer: a gateway with no peer
 		// address there would be unreachable, so the peer carries it.
 		if ifc.Kind == KindVeth && len(ifc.PeerAddresses) == 0 {
-			for _, gw := range []string{ifc.Gateway, ifc.Gateway6} {
-				if a := gatewayOnPeer(ifc, gw); a != "" {
+			for _, gw := range []struct {
+				ip string
+				v4 bool
+			}{{ifc.Gateway, true}, {ifc.Gateway6, false}} {
+				if a := gatewayOnPeer(ifc, gw.ip, gw.v4); a != "" {
 					ifc.PeerAddresses = append(ifc.PeerAddresses, a)
 				}
 			}
@@ -173,4 +202,26 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// gatewayOnPeer returns the gateway with the prefix length of the address
+// that contains it, or "" if there is none or the gateway is not a usable
+// host address of the key's family (Validate then names the gateway, not
+// a peer address the user never wrote).
+func gatewayOnPeer(ifc *Iface, gw string, v4 bool) string {
+	ip, why := parseIP(gw)
+	if gw == "" || why != "" || ip.Is4() != v4 {
+		return ""
+	}
+	for _, a := range ifc.Addresses {
+		p, err := netip.ParsePrefix(a)
+		if err != nil || !p.Masked().Contains(ip) || p.Addr() == ip {
+			continue
+		}
+		if on := netip.PrefixFrom(ip, p.Bits()); hostAddrProblem(on) == "" {
+			return on.String()
+		}
+		return ""
+	}
+	return ""
 }

@@ -59,14 +59,14 @@ func join(f *flags) {
 	if err != nil {
 		fail(err)
 	}
-	cmd.Env = append(cmd.Env, provision.Environ(spec)...)
+	cmd.SetNetnsEnv(spec)
 	fail(cmd.Run(warn(f)))
 }
 
 // execInside replaces this process with cmd in spec's namespace. If that
 // fails, a namespace this call made is removed again.
 func execInside(f *flags, spec *provision.Spec, cmd *provision.Command, outcome provision.Outcome, opt provision.Options) {
-	cmd.Env = append(cmd.Env, provision.Environ(spec)...)
+	cmd.SetNetnsEnv(spec)
 	err := cmd.Run(warn(f))
 	if outcome != provision.Unchanged {
 		if serr := provision.Stop(context.Background(), spec.Name, opt); serr != nil {

@@ -133,7 +133,7 @@ func TestExecBadInput(t *testing.T) {
 		{[]string{name, "--", "no-such-daemon-xyz"}, 127, `looking up "no-such-daemon-xyz": command not found`},
 		{[]string{"--user", "no-such-user-xyz", name, "--", "true"}, 2, `looking up user "no-such-user-xyz"`},
 		{[]string{"--group", "no-such-group-xyz", name, "--", "true"}, 2, `looking up group "no-such-group-xyz"`},
-		{[]string{"--pidfile", "/nonexistent-dir/d.pid", name, "--", "true"}, 2, "directory /nonexistent-dir does not exist"},
+		{[]string{"--pidfile", "/nonexistent-dir/d.pid", name, "--", "true"}, 2, `pidfile "/nonexistent-dir/d.pid": opening directory /nonexistent-dir: no such file`},
 		{[]string{"--join", name, "--", "true"}, 2, "does not exist"},
 		{[]string{"--proxy", "/dev/null", name}, 127, "netns-proxy"},
 		// Found as root, refused to nobody: fails after provisioning,

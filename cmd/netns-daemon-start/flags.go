@@ -20,7 +20,7 @@ type flags struct {
 	Outbound            []string `placeholder:"CIDR" help:"Outbound address."`
 	OutboundPeerAddress []string `name:"outbound-peer-address" placeholder:"CIDR" help:"Address of the outbound veth's host side (default: the gateway)."`
 	Gateway             string   `placeholder:"IP" help:"IPv4 default route, via the outbound interface."`
-	Gateway6            string   `placeholder:"IP" help:"IPv6 default route, via the outbound interface."`
+	Gateway6            string   `name:"gateway6" aliases:"gateway-6" placeholder:"IP" help:"IPv6 default route, via the outbound interface."`
 	OutboundKind        string   `name:"outbound-kind" enum:",veth,macvlan,device" default:"" help:"veth, macvlan or device."`
 	OutboundParent      string   `name:"outbound-parent" placeholder:"DEV" help:"Macvlan parent, or the device to move in."`
 

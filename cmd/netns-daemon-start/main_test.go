@@ -31,8 +31,8 @@ func TestBadInputExits2AndTouchesNothing(t *testing.T) {
 		want string
 	}{
 		{[]string{"a/b"}, `namespace name "a/b"`},
-		{[]string{"--network", "10.0.0.300/24", name}, `"10.0.0.300/24" is not an address/prefix`},
-		{[]string{"--network", "10.1.0.5/24", "--outbound", "10.2.0.5/24", "--gateway", "10.3.0.1", name}, "not inside any outbound address's subnet"},
+		{[]string{"--network", "10.0.0.300/24", name}, `inbound.addresses[0] = "10.0.0.300/24": want an address/prefix`},
+		{[]string{"--network", "10.1.0.5/24", "--outbound", "10.2.0.5/24", "--gateway", "10.3.0.1", name}, `outbound.gateway = "10.3.0.1": not inside any outbound address's subnet`},
 		{[]string{"-c", bad, name}, `unknown key "inbound.adress"`},
 		{[]string{"--inbound-kind", "tun", name}, "--inbound-kind"},
 		{[]string{"--gateway", "10.2.0.1", name}, "--gateway needs an outbound interface"},
@@ -55,6 +55,13 @@ func TestDryRunPrintsPlanOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(provision.NetnsPath(name)); err == nil {
 		t.Errorf("dry-run created %s", provision.NetnsPath(name))
+	}
+	// --gateway6 as the README spells it, and the older --gateway-6.
+	for _, flag := range []string{"--gateway6", "--gateway-6"} {
+		out, code := run(t, "--dry-run", "--outbound", "fd00:2::5/64", flag, "fd00:2::1", name)
+		if code != 0 || !strings.Contains(out, "ip -n "+name+" -6 route add default via fd00:2::1 dev out0") {
+			t.Errorf("%s: got exit %d, %q; want the IPv6 default route in the plan", flag, code, out)
+		}
 	}
 }
 

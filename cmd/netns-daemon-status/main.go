@@ -46,6 +46,11 @@ func main() {
 			cli.Fail(name, err)
 		}
 	} else {
+		// The name becomes a path under /run/netns-daemon: a bad one is
+		// bad input, and nothing is read for it.
+		if err := provision.ValidName(args.Name); err != nil {
+			cli.Fail(name, err)
+		}
 		st, err := provision.ReadState(args.Name)
 		if err != nil {
 			cli.Fail(name, err)

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/netns-daemon/netns-daemon/internal/bintest"
+	"github.com/netns-daemon/netns-daemon/internal/cli"
 
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
 	"github.com/netns-daemon/netns-daemon/provision"
@@ -22,6 +25,28 @@ func run(t *testing.T, args ...string) (string, int) {
 func TestStatusNotProvisionedExits3(t *testing.T) {
 	if _, code := run(t, nstest.Name("ndnone")); code != exitNotProvision {
 		t.Errorf("got exit %d; want %d", code, exitNotProvision)
+	}
+}
+
+// A name that would climb out of /run/netns-daemon is bad input: exit 2,
+// and the file it points at is not read.
+func TestStatusInvalidNameExits2ReadingNothing(t *testing.T) {
+	planted, err := os.CreateTemp("/tmp", "ndstatus-*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(planted.Name())
+	planted.WriteString(`{"version":1,"spec":{"dns":{}},"steps":[],"begun":0,"complete":true}`)
+	planted.Close()
+	rel := "../.." + strings.TrimSuffix(planted.Name(), ".json") // from /run/netns-daemon
+	if !strings.HasPrefix(provision.StateDir, "/run/") {
+		t.Skipf("StateDir %s is not two levels under /", provision.StateDir)
+	}
+	for _, n := range []string{rel, "a/b", ".."} {
+		out, errs, code := bintest.Command(t, n)
+		if code != cli.ExitUsage || !strings.Contains(errs, fmt.Sprintf("namespace name %q", n)) {
+			t.Errorf("%q: got exit %d, %q %q; want exit 2 naming it", n, code, out, errs)
+		}
 	}
 }
 
