@@ -11,7 +11,7 @@ import (
 // and routes, the hairpin shims, sysctls, then files. Stop and rollback go
 // in reverse.
 func desired(s *Spec) []object {
-	objs := []object{nsObj{}}
+	objs := []object{nsObj{Path: s.NetnsFile}}
 	for _, ifc := range s.Ifaces() {
 		objs = append(objs, ifaceObjects(s, ifc)...)
 	}

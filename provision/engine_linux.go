@@ -87,7 +87,9 @@ func (e *engine) drop(r *record) {
 func (e *engine) unmake(recs []*record) error {
 	going := map[string]bool{}
 	for _, r := range recs {
-		going[r.key()] = true
+		// A namespace that was there before stays, so what start made
+		// inside it goes one by one.
+		going[r.key()] = !r.Existed
 	}
 	var errs []error
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -210,7 +212,7 @@ func Start(ctx context.Context, spec *Spec, opt Options) (Outcome, error) {
 		return Created, err
 	}
 	if old == nil {
-		if exists(NetnsPath(spec.Name)) {
+		if spec.NetnsFile == "" && exists(NetnsPath(spec.Name)) {
 			return Created, fmt.Errorf("namespace %q exists and was not made by netns-daemon-start (no %s): remove it or pick another name",
 				spec.Name, statePath(spec.Name))
 		}
@@ -282,6 +284,7 @@ func stopLocked(ctx context.Context, st *State, d *safefile.Dir, opt Options) er
 	case errors.Is(err, errNamespaceGone), errors.Is(err, errPlaceholder):
 	case err != nil:
 		return fmt.Errorf("stopping %q: %w: nothing was signalled or deleted; state kept in %s", st.Spec.Name, err, statePath(st.Spec.Name))
+	case nsr.Existed: // a container's: its processes are not ours to end
 	case nsr.NS != nil:
 		if err := killInside(ctx, st.Spec.Name, *nsr.NS, opt); err != nil {
 			return err

@@ -191,3 +191,32 @@ func TestCorruptStateNamesTheFile(t *testing.T) {
 		})
 	}
 }
+
+// Into a namespace that exists (a container's, for the CNI plugin): start
+// makes only what is inside, stop removes only that; the namespace and its
+// processes stay.
+func TestExistingNamespaceIsNeverMadeOrDeleted(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	ctr := nstest.NS(t, "ndc")
+	p := sleeper(t, ctr)
+	s := &Spec{Name: newName(), HostNetns: host, NetnsFile: NetnsPath(ctr),
+		Outbound: &Iface{Addresses: []string{"10.2.0.5/24"}, Gateway: "10.2.0.1"}}
+	start(t, s)
+	if got := addrsOf(t, ctr, "out0"); len(got) != 1 || got[0] != "10.2.0.5/24" {
+		t.Fatalf("out0 in the container: got %q; want [10.2.0.5/24]", got)
+	}
+	if err := Stop(context.Background(), s.Name, Options{Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := linkNames(t, ctr); len(got) != 1 || got[0] != "lo" {
+		t.Errorf("links in the container after stop: got %q; want [lo]", got)
+	}
+	if !alive(p) {
+		t.Error("stop ended a process in a namespace it did not make")
+	}
+	if _, err := xnetns.StatPath(NetnsPath(ctr)); err != nil {
+		t.Errorf("the container's namespace is gone: %v", err)
+	}
+	assertNothingLeft(t, s.Name, host)
+}

@@ -16,6 +16,7 @@ import (
 // (links, addresses, routes) read once and dropped after every change.
 type kernel struct {
 	n         names
+	nsPath    string // the namespace's file: /run/netns/NAME, or Spec.NetnsFile
 	ns, host  xnetns.Handle
 	nsNL, hNL *netlink.Handle
 	view      *view        // the namespace's, see nsView
@@ -35,13 +36,17 @@ func newKernel(s *Spec, warn func(string)) *kernel {
 	if warn == nil {
 		warn = func(string) {}
 	}
-	return &kernel{n: names{ns: s.Name, host: s.HostNetns}, warn: warn}
+	path := s.NetnsFile
+	if path == "" {
+		path = NetnsPath(s.Name)
+	}
+	return &kernel{n: names{ns: s.Name, host: s.HostNetns}, nsPath: path, warn: warn}
 }
 
 // netns returns a handle on the provisioned namespace.
 func (k *kernel) netns() (xnetns.Handle, error) {
 	if !k.ns.IsOpen() {
-		h, err := xnetns.Open(NetnsPath(k.n.ns))
+		h, err := xnetns.OpenFile(k.nsPath)
 		if err != nil {
 			return h, fmt.Errorf("%w: %w", errNamespaceGone, err)
 		}

@@ -34,7 +34,16 @@ func ensureNetnsDir() error {
 // netns add` does. Its identity is recorded (written ahead) before the
 // mount exists, so stop can always tell it from another made later under
 // the same name.
-func (nsObj) create(k *kernel, r *record) error {
+func (o nsObj) create(k *kernel, r *record) error {
+	if o.Path != "" {
+		ns, err := k.netns()
+		if err != nil {
+			return err
+		}
+		id := ns.ID()
+		r.NS, r.Existed = &id, true
+		return nil
+	}
 	path := NetnsPath(k.n.ns)
 	if err := ensureNetnsDir(); err != nil {
 		return err
@@ -102,8 +111,8 @@ var errNotOurs = errors.New("not the namespace netns-daemon-start made")
 // ours, errNamespaceGone if nothing is there, errNotOurs otherwise (a
 // symlink, a plain file, another namespace).
 func (nsObj) check(k *kernel, r *record) error {
-	path := NetnsPath(k.n.ns)
-	id, err := xnetns.StatPath(path)
+	path := k.nsPath
+	id, err := statNS(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return errNamespaceGone
@@ -119,6 +128,15 @@ func (nsObj) check(k *kernel, r *record) error {
 
 var errPlaceholder = errors.New("placeholder of a namespace never mounted")
 
+func statNS(path string) (xnetns.ID, error) {
+	h, err := xnetns.OpenFile(path)
+	if err != nil {
+		return xnetns.ID{}, err
+	}
+	defer h.Close()
+	return h.ID(), nil
+}
+
 func isEmptyFile(path string) bool {
 	fi, err := os.Lstat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
@@ -128,6 +146,9 @@ func isEmptyFile(path string) bool {
 // kernel reaps it, and the veths and macvlans in it, once the last process
 // and file holding it are gone.
 func (o nsObj) remove(k *kernel, r *record) error {
+	if r.Existed {
+		return nil // not ours to delete
+	}
 	err := o.check(k, r)
 	if errors.Is(err, errNamespaceGone) {
 		return nil

@@ -37,13 +37,20 @@ func ipn(ns, format string, a ...any) string {
 
 const keyNetns = "netns"
 
-// nsObj is the named namespace, /run/netns/NAME.
-type nsObj struct{}
+// nsObj is the named namespace, /run/netns/NAME; or, with Path, a
+// namespace that exists already (a container's): never made or deleted,
+// only checked to be the same one.
+type nsObj struct {
+	Path string `json:"path,omitempty"`
+}
 
 func (nsObj) kind() string  { return "netns" }
 func (nsObj) key() string   { return keyNetns }
 func (nsObj) owner() string { return "" }
-func (nsObj) render(n names) string {
+func (o nsObj) render(n names) string {
+	if o.Path != "" {
+		return "# the existing namespace " + o.Path
+	}
 	return "ip netns add " + n.ns + " && " + ipn(n.ns, "link set lo up")
 }
 
@@ -230,7 +237,7 @@ func decodeObject(kind string, raw json.RawMessage) (object, error) {
 	var err error
 	switch kind {
 	case "netns":
-		o = nsObj{}
+		o, err = decodeAs[nsObj](raw)
 	case "link":
 		o, err = decodeAs[linkObj](raw)
 	case "addr":

@@ -37,6 +37,10 @@ type Spec struct {
 	Sysctl    map[string]string `toml:"sysctl" json:"sysctl,omitempty"`
 	DNS       DNS               `toml:"dns" json:"dns"`
 	Exec      ExecSpec          `toml:"exec" json:"-"` // how to run the daemon; not part of the namespace
+	// NetnsFile, when set, is a namespace that exists already (a
+	// container's, for the CNI plugin): provisioned into, never made or
+	// deleted; Name then only names the state.
+	NetnsFile string `toml:"-" json:"netns_file,omitempty"`
 }
 
 // Iface is one side of the namespace: inbound (where clients come in) or

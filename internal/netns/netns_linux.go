@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -26,6 +27,16 @@ func Open(path string) (Handle, error) {
 		return Handle{}, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return h, nil
+}
+
+// OpenFile opens a namespace file a runtime names: /proc/PID/ns/net (a
+// magic link the kernel resolves) or a bind mount like /run/netns/NAME,
+// never followed if it is a symlink.
+func OpenFile(path string) (Handle, error) {
+	if strings.HasPrefix(path, "/proc/") && strings.HasSuffix(path, "/ns/net") {
+		return openProc(path)
+	}
+	return Open(path)
 }
 
 // Current opens the namespace of the calling thread.

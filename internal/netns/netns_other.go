@@ -8,6 +8,7 @@ import "syscall"
 type Control = func(network, address string, c syscall.RawConn) error
 
 func Open(string) (Handle, error)                       { return Handle{}, ErrUnsupported }
+func OpenFile(string) (Handle, error)                   { return Handle{}, ErrUnsupported }
 func Current() (Handle, error)                          { return Handle{}, ErrUnsupported }
 func Self() (Handle, error)                             { return Handle{}, ErrUnsupported }
 func StatPath(string) (ID, error)                       { return ID{}, ErrUnsupported }
