@@ -12,10 +12,12 @@ import (
 // in reverse.
 func desired(s *Spec) []object {
 	objs := []object{nsObj{Path: s.NetnsFile}}
+	objs = append(objs, egressEarly(s)...)
 	for _, ifc := range s.Ifaces() {
 		objs = append(objs, ifaceObjects(s, ifc)...)
 	}
 	objs = append(objs, sysctlObjects(s)...)
+	objs = append(objs, egressObjects(s)...)
 	if files := dnsFiles(s); len(files) > 0 {
 		objs = append(objs, dirObj{})
 		for _, n := range []string{"resolv.conf", "hosts"} {

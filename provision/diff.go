@@ -83,6 +83,12 @@ func undoCommand(o object, n names) string {
 		return "ip netns exec " + n.ns + " sysctl -qw " + o.Key + "=(the value before)"
 	case dirObj:
 		return "rmdir " + EtcNetnsDir + "/" + n.ns + " (if start made it and it is empty)"
+	case ruleObj:
+		return strings.Replace(o.render(n), "rule add", "rule del", 1)
+	case nftObj:
+		return o.nftIn(n) + "delete table " + o.Family + " " + o.Name
+	case hostSysctlObj:
+		return hostExec(n) + "sysctl -qw " + o.Key + "=(the value before)"
 	case fileObj:
 		return "rm " + EtcNetnsDir + "/" + n.ns + "/" + o.Name + " (if it still holds what start wrote)"
 	}

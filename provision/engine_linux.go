@@ -168,6 +168,10 @@ func (e *engine) preflight() error {
 			}
 		case shimObj:
 			taken = []string{o.Name}
+		case hostSysctlObj:
+			if o.Of == "" { // the masquerade interface
+				needed = []string{o.Dev}
+			}
 		case fileObj:
 			if d, err := etcDir(k); err == nil {
 				_, err := d.ReadFile(o.Name, maxEtcFile)

@@ -106,7 +106,7 @@ func (r routeObj) create(k *kernel, _ *record) error {
 
 func (r routeObj) netlink(index int) *netlink.Route {
 	dst, _ := netip.ParsePrefix(r.To)
-	rt := &netlink.Route{LinkIndex: index, Dst: prefixNet(dst)}
+	rt := &netlink.Route{LinkIndex: index, Dst: prefixNet(dst), Table: r.Table}
 	if r.Via != "" {
 		gw, _ := netip.ParseAddr(r.Via)
 		rt.Gw = gw.AsSlice()
@@ -136,6 +136,9 @@ func (r routeObj) remove(k *kernel, _ *record) error {
 }
 
 func (r routeObj) observe(k *kernel, _ *record) string {
+	if r.Table != 0 {
+		return r.observeTable(k)
+	}
 	l, err := k.linkByName(r.Side, r.Dev)
 	if err == nil && l == nil {
 		return fmt.Sprintf("link %q missing", r.Dev)

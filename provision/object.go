@@ -145,18 +145,25 @@ func sideName(n names, side string) string {
 	return n.ns
 }
 
-// routeObj is a route in the main table; To is a masked prefix, and
-// 0.0.0.0/0 or ::/0 is a default route.
+// routeObj is a route in the main table, or in Table; To is a masked
+// prefix, and 0.0.0.0/0 or ::/0 is a default route.
 type routeObj struct {
-	Side string `json:"side"`
-	Dev  string `json:"dev"`
-	To   string `json:"to"`
-	Via  string `json:"via,omitempty"`
-	Of   string `json:"of"`
+	Side  string `json:"side"`
+	Dev   string `json:"dev"`
+	To    string `json:"to"`
+	Via   string `json:"via,omitempty"`
+	Of    string `json:"of"`
+	Table int    `json:"table,omitempty"`
 }
 
-func (r routeObj) kind() string  { return "route" }
-func (r routeObj) key() string   { return "route/" + r.Side + "/" + r.Dev + "/" + r.To + "/" + r.Via }
+func (r routeObj) kind() string { return "route" }
+func (r routeObj) key() string {
+	k := "route/" + r.Side + "/" + r.Dev + "/" + r.To + "/" + r.Via
+	if r.Table != 0 {
+		k += "/table/" + strconv.Itoa(r.Table)
+	}
+	return k
+}
 func (r routeObj) owner() string { return r.Of }
 
 func (r routeObj) render(n names) string {
@@ -172,7 +179,11 @@ func (r routeObj) render(n names) string {
 	if r.Via != "" {
 		cmd += " via " + r.Via
 	}
-	return cmd + " dev " + r.Dev
+	cmd += " dev " + r.Dev
+	if r.Table != 0 {
+		cmd += " table " + strconv.Itoa(r.Table)
+	}
+	return cmd
 }
 
 // shimObj is the hairpin: a macvlan in the host namespace on the parent of
@@ -252,6 +263,12 @@ func decodeObject(kind string, raw json.RawMessage) (object, error) {
 		o = dirObj{}
 	case "file":
 		o, err = decodeAs[fileObj](raw)
+	case "rule":
+		o, err = decodeAs[ruleObj](raw)
+	case "nft":
+		o, err = decodeAs[nftObj](raw)
+	case "hostsysctl":
+		o, err = decodeAs[hostSysctlObj](raw)
 	default:
 		return nil, fmt.Errorf("unknown object kind %q", kind)
 	}

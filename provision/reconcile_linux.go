@@ -117,7 +117,7 @@ func (e *engine) set(r *record, o, was object) error {
 
 func newRecordLike(r *record, o object) *record {
 	n := newRecord(o)
-	n.Done, n.NS, n.Index, n.PeerIndex, n.Prior, n.Existed, n.Device = r.Done, r.NS, r.Index, r.PeerIndex, r.Prior, r.Existed, r.Device
+	n.Done, n.NS, n.Index, n.PeerIndex, n.Prior, n.Existed, n.Device, n.Token = r.Done, r.NS, r.Index, r.PeerIndex, r.Prior, r.Existed, r.Device, r.Token
 	return n
 }
 

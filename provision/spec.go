@@ -36,6 +36,8 @@ type Spec struct {
 	Outbound  *Iface            `toml:"outbound" json:"outbound,omitempty"`
 	Sysctl    map[string]string `toml:"sysctl" json:"sysctl,omitempty"`
 	DNS       DNS               `toml:"dns" json:"dns"`
+	Egress    Egress            `toml:"egress" json:"egress"`
+	Publish   []Publish         `toml:"publish" json:"publish,omitempty"`
 	Exec      ExecSpec          `toml:"exec" json:"-"` // how to run the daemon; not part of the namespace
 	// NetnsFile, when set, is a namespace that exists already (a
 	// container's, for the CNI plugin): provisioned into, never made or
@@ -61,6 +63,27 @@ type Iface struct {
 	Hairpin       bool     `toml:"hairpin" json:"hairpin,omitempty"`
 	Gateway       string   `toml:"gateway" json:"gateway,omitempty"`
 	Gateway6      string   `toml:"gateway6" json:"gateway6,omitempty"`
+	// Egress (validate_egress.go): replies through a router of the
+	// inbound network, NAT of the outbound network by the host.
+	ReplyVia   string `toml:"reply_via" json:"reply_via,omitempty"`
+	ReplyVia6  string `toml:"reply_via6" json:"reply_via6,omitempty"`
+	Masquerade string `toml:"masquerade" json:"masquerade,omitempty"`
+}
+
+// Egress guards what leaves the namespace.
+type Egress struct {
+	// Only, when set, are the interfaces new outgoing traffic may leave
+	// through (lo always may).
+	Only []string `toml:"only" json:"only,omitempty"`
+	// IPv6 false disables IPv6 on every interface of the namespace.
+	IPv6 *bool `toml:"ipv6" json:"ipv6,omitempty"`
+}
+
+// Publish is a host port forwarded into the namespace by the kernel (DNAT).
+type Publish struct {
+	Proto string `toml:"proto" json:"proto"`
+	Host  string `toml:"host" json:"host"`
+	To    string `toml:"to" json:"to"`
 }
 
 // Route is a static route out of an interface.

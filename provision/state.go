@@ -44,6 +44,7 @@ type record struct {
 	Prior     *string       `json:"prior,omitempty"`        // a sysctl's value before
 	Existed   bool          `json:"existed,omitempty"`      // found, not made: left in place
 	Device    *deviceBefore `json:"device,omitempty"`       // a moved device as it was
+	Token     string        `json:"nft_token,omitempty"`    // an nftables table's, in a rule comment
 
 	obj object
 }
@@ -73,6 +74,9 @@ func (r *record) key() string { return r.obj.key() }
 func (r *record) undoCommand(n names) string {
 	if s, ok := r.obj.(sysctlObj); ok && r.Prior != nil {
 		return "ip netns exec " + n.ns + " sysctl -qw " + s.Key + "=" + *r.Prior
+	}
+	if s, ok := r.obj.(hostSysctlObj); ok && r.Prior != nil {
+		return hostExec(n) + "sysctl -qw " + s.Key + "=" + *r.Prior
 	}
 	return undoCommand(r.obj, n)
 }

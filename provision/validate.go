@@ -29,6 +29,7 @@ func (s *Spec) Validate() error {
 	s.checkRoutes(&p)
 	s.checkSysctls(&p)
 	s.DNS.check(&p)
+	s.checkEgress(&p)
 	return p.err()
 }
 

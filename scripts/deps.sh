@@ -4,7 +4,7 @@ set -eu
 need=""
 for pair in ip:iproute2 haproxy:haproxy nft:nftables socat:socat iperf3:iperf3 \
 	wrk:wrk shellcheck:shellcheck start-stop-daemon:dpkg systemd-analyze:systemd \
-	python3:python3 ps:procps; do
+	python3:python3 ps:procps radvd:radvd; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
 done
