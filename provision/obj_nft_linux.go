@@ -306,4 +306,3 @@ func ifname(n string) []byte {
 	copy(b, n)
 	return b
 }
-

@@ -165,17 +165,5 @@ func (s hostSysctlObj) observe(k *kernel, _ *record) string {
 	if err != nil {
 		return err.Error()
 	}
-	var got string
-	err = xnetns.Do(h, func() error {
-		b, err := os.ReadFile(sysctlPath(s.Key))
-		got = strings.TrimSpace(string(b))
-		return err
-	})
-	switch {
-	case err != nil:
-		return err.Error()
-	case got != s.Value:
-		return fmt.Sprintf("%s; want %s", got, s.Value)
-	}
-	return ""
+	return observeSysctl(h, s.Key, s.Value)
 }

@@ -63,17 +63,22 @@ func (s sysctlObj) observe(k *kernel, _ *record) string {
 	if err != nil {
 		return err.Error()
 	}
+	return observeSysctl(ns, s.Key, s.Value)
+}
+
+// observeSysctl says how key differs from want in namespace ns.
+func observeSysctl(ns xnetns.Handle, key, want string) string {
 	var got string
-	err = xnetns.Do(ns, func() error {
-		b, err := os.ReadFile(sysctlPath(s.Key))
+	err := xnetns.Do(ns, func() error {
+		b, err := os.ReadFile(sysctlPath(key))
 		got = strings.TrimSpace(string(b))
 		return err
 	})
 	switch {
 	case err != nil:
 		return err.Error()
-	case got != s.Value:
-		return fmt.Sprintf("%s; want %s", got, s.Value)
+	case got != want:
+		return fmt.Sprintf("%s; want %s", got, want)
 	}
 	return ""
 }
