@@ -24,6 +24,12 @@ type flags struct {
 	OutboundKind        string   `name:"outbound-kind" enum:",veth,macvlan,device" default:"" help:"veth, macvlan or device."`
 	OutboundParent      string   `name:"outbound-parent" placeholder:"DEV" help:"Macvlan parent, or the device to move in."`
 
+	ReplyVia   string   `name:"reply-via" placeholder:"IP" help:"Replies from inbound leave through this router of the inbound network."`
+	ReplyVia6  string   `name:"reply-via6" placeholder:"IP" help:"The same for IPv6."`
+	Masquerade string   `placeholder:"IFACE" help:"The host NATs the (veth) outbound network out of this host interface."`
+	EgressOnly []string `name:"egress-only" placeholder:"IFACE" help:"Leak guard: new outgoing traffic leaves only through these interfaces (and lo)."`
+	Publish    []string `placeholder:"PROTO:HOST=TO" help:"Forward a host port into the namespace, e.g. tcp:0.0.0.0:8080=10.1.0.5:80."`
+
 	Nameserver []string          `placeholder:"IP" help:"Nameserver for /etc/netns/NAME/resolv.conf."`
 	Sysctl     map[string]string `placeholder:"KEY=VALUE" help:"Sysctl applied inside the namespace."`
 
@@ -106,6 +112,9 @@ func (f *flags) spec() (*provision.Spec, error) {
 			out.Gateway6 = f.Gateway6
 		}
 	}
+	if err := f.egress(s); err != nil {
+		return nil, err
+	}
 	if len(f.Nameserver) > 0 {
 		s.DNS.Nameservers = f.Nameserver
 	}
@@ -116,4 +125,37 @@ func (f *flags) spec() (*provision.Spec, error) {
 		s.Sysctl[strings.TrimSpace(k)] = v
 	}
 	return s, nil
+}
+
+// egress lays the egress flags over the spec.
+func (f *flags) egress(s *provision.Spec) error {
+	if f.ReplyVia != "" || f.ReplyVia6 != "" {
+		if s.Inbound == nil {
+			return fmt.Errorf("%w: --reply-via needs an inbound interface (--network CIDR)", provision.ErrInvalidSpec)
+		}
+		if f.ReplyVia != "" {
+			s.Inbound.ReplyVia = f.ReplyVia
+		}
+		if f.ReplyVia6 != "" {
+			s.Inbound.ReplyVia6 = f.ReplyVia6
+		}
+	}
+	if f.Masquerade != "" {
+		if s.Outbound == nil {
+			return fmt.Errorf("%w: --masquerade needs an outbound interface (--outbound CIDR)", provision.ErrInvalidSpec)
+		}
+		s.Outbound.Masquerade = f.Masquerade
+	}
+	if len(f.EgressOnly) > 0 {
+		s.Egress.Only = f.EgressOnly
+	}
+	for _, p := range f.Publish {
+		proto, rest, ok1 := strings.Cut(p, ":")
+		host, to, ok2 := strings.Cut(rest, "=")
+		if !ok1 || !ok2 {
+			return fmt.Errorf("%w: --publish %q: want PROTO:HOST:PORT=ADDR:PORT (tcp:0.0.0.0:8080=10.1.0.5:80)", provision.ErrInvalidSpec, p)
+		}
+		s.Publish = append(s.Publish, provision.Publish{Proto: proto, Host: host, To: to})
+	}
+	return nil
 }
