@@ -91,15 +91,17 @@ func replyFamilies(in *Iface) []int {
 func ipv6Off(s *Spec) bool { return s.Egress.IPv6 != nil && !*s.Egress.IPv6 }
 
 // guardTable drops new traffic out of any interface not listed (lo always
-// passes); replies pass, and so does neighbour discovery, without which
-// no IPv6 reply finds its next hop. With nameservers set, port 53 reaches
+// passes); replies pass, and so do neighbour discovery and multicast
+// listener reports (RFC 4890: without them no IPv6 reply finds its next
+// hop, and a snooping bridge may stop delivering to the namespace). With nameservers set, port 53 reaches
 // only them.
 func guardTable(s *Spec) nftObj {
 	rules := []nftRule{
 		{CtState: "established,related", Verdict: "accept"},
 		{OIF: "lo", Verdict: "accept"},
-		{NFProto: "ipv6", Proto: "icmpv6", ICMPType: 135, Verdict: "accept"},
-		{NFProto: "ipv6", Proto: "icmpv6", ICMPType: 136, Verdict: "accept"},
+	}
+	for _, typ := range []uint8{135, 136, 143} {
+		rules = append(rules, nftRule{NFProto: "ipv6", Proto: "icmpv6", ICMPType: typ, Verdict: "accept"})
 	}
 	if len(s.DNS.Nameservers) > 0 {
 		for _, ns := range s.DNS.Nameservers {
@@ -163,7 +165,7 @@ func egressObjects(s *Spec) []object {
 // hostObjects: with masquerade, the outbound subnets NATed out of the
 // host interface and forwarding on it and on the namespace's veth peers;
 // a forward filter keeps new connections from the uplink (other than
-// published ports) out of the namespace's networks. Published ports are
+// published ports) out of the namespace's subnets. Published ports are
 // DNAT at prerouting (other hosts) and output (the host itself).
 func hostObjects(s *Spec) []object {
 	var out []object
@@ -185,8 +187,8 @@ func hostObjects(s *Spec) []object {
 		for _, sub := range masqueradeSubnets(s.Outbound) {
 			post = append(post, nftRule{SAddr: sub, OIF: masq, Masquerade: true})
 		}
-		for _, ifc := range peers {
-			fwd = append(fwd, nftRule{IIF: masq, OIF: ifc.Peer, CtState: "new", CtNotDNAT: true, Verdict: "drop"})
+		for _, sub := range namespaceSubnets(s) {
+			fwd = append(fwd, nftRule{IIF: masq, DAddr: sub, CtState: "new", CtNotDNAT: true, Verdict: "drop"})
 		}
 		out = append(out, nftObj{Side: sideHost, Family: "ip", Name: hostTable(s, "nat"), Chains: []nftChain{
 			{Name: "post", Type: "nat", Hook: "postrouting", Prio: 100, Rules: post},
@@ -195,6 +197,9 @@ func hostObjects(s *Spec) []object {
 		out = append(out, hostSysctlObj{Key: "net.ipv4.conf." + sysctlIfName(masq) + ".forwarding", Value: "1", Dev: masq})
 	}
 	for _, ifc := range peers {
+		if ifc.Bridge != "" {
+			continue // a bridge port: the host's bridge routes, not the port
+		}
 		out = append(out, hostSysctlObj{Key: "net.ipv4.conf." + sysctlIfName(ifc.Peer) + ".forwarding", Value: "1",
 			Dev: ifc.Peer, Of: linkObj{Name: ifc.Name}.key()})
 	}
@@ -214,6 +219,15 @@ func hostObjects(s *Spec) []object {
 			{Name: "pre", Type: "nat", Hook: "prerouting", Prio: -100, Rules: rules},
 			{Name: "out", Type: "nat", Hook: "output", Prio: -100, Rules: rules},
 		}})
+	}
+	return out
+}
+
+// namespaceSubnets are the IPv4 subnets of the namespace's addresses.
+func namespaceSubnets(s *Spec) []string {
+	var out []string
+	for _, ifc := range s.Ifaces() {
+		out = append(out, masqueradeSubnets(ifc)...)
 	}
 	return out
 }

@@ -136,7 +136,7 @@ func (t nftObj) render(n names) string {
 	return t.nftIn(n) + "'" + b.String() + "'"
 }
 
-var icmpv6Names = map[uint8]string{135: "nd-neighbor-solicit", 136: "nd-neighbor-advert"}
+var icmpv6Names = map[uint8]string{135: "nd-neighbor-solicit", 136: "nd-neighbor-advert", 143: "mld2-listener-report"}
 
 func (r nftRule) render(family string) string {
 	var w []string

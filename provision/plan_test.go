@@ -88,11 +88,11 @@ ip -n web -4 rule add fwmark 0x6e64 lookup 1000 pref 1001
 ip -n web route add 192.0.2.0/24 dev in0 table 1000
 ip -n web route add default via 192.0.2.1 dev in0 table 1000`},
 		{"the leak guard", func(s *Spec) { s.Egress.Only = []string{"out0"} },
-			`ip netns exec web nft 'table inet netns_daemon_guard { chain allowed { oifname "out0" accept; }; chain out { type filter hook output priority 0; policy drop; ct state established,related accept; oifname "lo" accept; meta nfproto ipv6 icmpv6 type nd-neighbor-solicit accept; meta nfproto ipv6 icmpv6 type nd-neighbor-advert accept; meta nfproto ipv4 ip daddr 10.2.0.1 udp dport 53 jump allowed; meta nfproto ipv4 ip daddr 10.2.0.1 tcp dport 53 jump allowed; udp dport 53 drop; tcp dport 53 drop; jump allowed; }; }'`},
+			`ip netns exec web nft 'table inet netns_daemon_guard { chain allowed { oifname "out0" accept; }; chain out { type filter hook output priority 0; policy drop; ct state established,related accept; oifname "lo" accept; meta nfproto ipv6 icmpv6 type nd-neighbor-solicit accept; meta nfproto ipv6 icmpv6 type nd-neighbor-advert accept; meta nfproto ipv6 icmpv6 type mld2-listener-report accept; meta nfproto ipv4 ip daddr 10.2.0.1 udp dport 53 jump allowed; meta nfproto ipv4 ip daddr 10.2.0.1 tcp dport 53 jump allowed; udp dport 53 drop; tcp dport 53 drop; jump allowed; }; }'`},
 		{"NAT and a published port", func(s *Spec) {
 			s.Outbound.Masquerade = "eth1"
 			s.Publish = []Publish{{Proto: "tcp", Host: "0.0.0.0:8080", To: "10.2.0.5:80"}}
-		}, `ip netns exec host nft 'table ip netns_daemon_web_nat { chain post { type nat hook postrouting priority 100; oifname "eth1" ip saddr 10.2.0.0/24 masquerade; }; chain guard_forward { type filter hook forward priority 0; iifname "eth1" oifname "web-out" ct state new ct status != dnat drop; }; }'
+		}, `ip netns exec host nft 'table ip netns_daemon_web_nat { chain post { type nat hook postrouting priority 100; oifname "eth1" ip saddr 10.2.0.0/24 masquerade; }; chain guard_forward { type filter hook forward priority 0; iifname "eth1" ip daddr 192.0.2.0/24 ct state new ct status != dnat drop; iifname "eth1" ip daddr 10.2.0.0/24 ct state new ct status != dnat drop; }; }'
 ip netns exec host sysctl -qw net.ipv4.conf.eth1.forwarding=1
 ip netns exec host sysctl -qw net.ipv4.conf.web-out.forwarding=1
 ip netns exec host nft 'table ip netns_daemon_web_publish { chain pre { type nat hook prerouting priority -100; ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 10.2.0.5:80; }; chain out { type nat hook output priority -100; ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 10.2.0.5:80; }; }'`},
