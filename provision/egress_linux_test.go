@@ -346,3 +346,143 @@ func lineDiff(a, b string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// egressKey reports the objects this issue added, where a failure is
+// injected in turn.
+func egressKey(o object) bool {
+	switch o := o.(type) {
+	case nftObj, ruleObj, hostSysctlObj:
+		return true
+	case routeObj:
+		return o.Table != 0
+	case sysctlObj:
+		return strings.HasPrefix(o.Key, "net.ipv6.")
+	}
+	return false
+}
+
+// Into a namespace that exists already, so that its state before can be
+// compared too: a start that fails at any egress object, and a start and
+// stop, leave the host and the namespace as they were.
+func TestEgressUndoneExactly(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	lab := newEgressLab(t)
+	ctr := nstest.NS(t, "ex")
+	name := newName()
+	spec := func() *Spec {
+		s := lab.spec(name)
+		s.NetnsFile = NetnsPath(ctr)
+		s.Egress.IPv6 = nil
+		return s
+	}
+	hostBefore, nsBefore := snapshot(t, lab.host), snapshot(t, ctr)
+	same := func(t *testing.T, when string) {
+		t.Helper()
+		if got := snapshot(t, lab.host); got != hostBefore {
+			t.Errorf("host namespace %s:\n%s", when, lineDiff(hostBefore, got))
+		}
+		if got := snapshot(t, ctr); got != nsBefore {
+			t.Errorf("the namespace %s:\n%s", when, lineDiff(nsBefore, got))
+		}
+	}
+	probe := spec()
+	probe.Normalize()
+	var keys []string
+	for _, o := range desired(probe) {
+		if egressKey(o) {
+			keys = append(keys, o.key())
+		}
+	}
+	if len(keys) < 20 {
+		t.Fatalf("only %d egress objects: %q", len(keys), keys)
+	}
+	for _, key := range keys {
+		s := spec()
+		_, err := Start(context.Background(), s, Options{Wait: true, beforeCreate: func(k string) error {
+			if k == key {
+				return fmt.Errorf("injected before %s", k)
+			}
+			return nil
+		}})
+		if err == nil || !strings.Contains(err.Error(), "injected") {
+			Stop(context.Background(), s.Name, Options{Wait: true})
+			t.Fatalf("failing at %s: got %v; want the injected error", key, err)
+		}
+		waitPeersGone(t, lab.host, s)
+		same(t, "after a failure at "+key)
+	}
+	s := spec()
+	start(t, s)
+	if snapshot(t, ctr) == nsBefore || snapshot(t, lab.host) == hostBefore {
+		t.Fatal("start changed nothing the snapshots show")
+	}
+	if err := Stop(context.Background(), s.Name, Options{Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "after stop")
+}
+
+// waitPeersGone waits until the kernel has reaped s's veth peers (a
+// rollback does not wait for them).
+func waitPeersGone(t *testing.T, host string, s *Spec) {
+	t.Helper()
+	waitFor(t, "the veth peers to go", func() bool {
+		out := nstest.IP(t, "-n", host, "link", "show")
+		return !strings.Contains(out, s.Name+"-in") && !strings.Contains(out, s.Name+"-out")
+	})
+}
+
+// The guard and a published port come and go in place: the namespace,
+// and a connection into it, stay.
+func TestEgressReconciledInPlace(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	v4 := func(name string) *Spec {
+		s := seed(name, host)
+		s.Inbound.Addresses, s.Inbound.PeerAddresses = []string{"10.1.0.5/24"}, []string{"10.1.0.1/24"}
+		s.Outbound.Addresses, s.Outbound.Gateway6 = []string{"10.2.0.5/24"}, ""
+		return s
+	}
+	s := v4(newName())
+	start(t, s)
+	echoServer(t, s.Name, "10.1.0.5:7000")
+	c, err := nstest.Dial(t, host, "10.1.0.5:7000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tables := func() string { return nstest.Sh(t, s.Name, "nft list tables") + nstest.Sh(t, host, "nft list tables") }
+
+	s2 := v4(s.Name)
+	s2.Egress = Egress{Only: []string{"out0"}, IPv6: f(false)}
+	s2.Publish = []Publish{{"tcp", "0.0.0.0:8080", "10.1.0.5:7000"}}
+	if got, err := Start(context.Background(), s2, Options{}); err != nil || got != Changed {
+		t.Fatalf("adding the guard: got %v, %v; want changed in place", got, err)
+	}
+	if got := tables(); !strings.Contains(got, nftGuard) || !strings.Contains(got, hostTable(s, "publish")) {
+		t.Errorf("tables: got %q; want the guard and the published port", got)
+	}
+	for _, k := range []string{"all", "default", "in0", "out0"} {
+		if got := readSysctl(t, s.Name, "net.ipv6.conf."+k+".disable_ipv6"); got != "1" {
+			t.Errorf("%s.disable_ipv6: got %s; want 1", k, got)
+		}
+	}
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("the connection from before: got %q, %v; want it alive", buf, err)
+	}
+
+	if got, err := Start(context.Background(), v4(s.Name), Options{}); err != nil || got != Changed {
+		t.Fatalf("dropping the guard: got %v, %v; want changed in place", got, err)
+	}
+	if got := tables(); strings.Contains(got, "netns_daemon") {
+		t.Errorf("tables after dropping them: got %q; want none of ours", got)
+	}
+	if got := readSysctl(t, s.Name, "net.ipv6.conf.in0.disable_ipv6"); got != "0" {
+		t.Errorf("in0.disable_ipv6 after dropping ipv6 = false: got %s; want 0", got)
+	}
+}
