@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netns-daemon/netns-daemon/internal/bintest"
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
@@ -74,18 +75,19 @@ func TestHAProxyVIPsWithHairpin(t *testing.T) {
 	}
 }
 
-func TestEgressOnlyThroughOutbound(t *testing.T) {
+// The egress recipe: NAT out of the uplink, the guard on, a published
+// port and reply routing, with the upstream and a client on the uplink's
+// LAN.
+func TestEgressRecipe(t *testing.T) {
 	nstest.SkipUnlessRoot(t)
 	// The system's python3: nobody cannot reach one under /root (pyenv).
 	python, err := exec.LookPath("/usr/bin/python3")
 	if err != nil {
 		t.Skip("needs /usr/bin/python3")
 	}
-	host := nstest.NS(t, "ndh")
-	// The "internet": an address in the host namespace, which the app can
-	// reach only through its default route.
-	nstest.IP(t, "-n", host, "addr", "add", "198.51.100.1/32", "dev", "lo")
-	up := nstest.Listen(t, host, "198.51.100.1:9000")
+	host, lan := nstest.NS(t, "ndh"), nstest.NS(t, "ndl")
+	nstest.Veth(t, host, "up0", "192.168.50.1/24", lan, "eth0", "192.168.50.2/24")
+	up := nstest.Listen(t, lan, "192.168.50.2:9000")
 	go http.Serve(up, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, strings.Split(r.RemoteAddr, ":")[0])
 	}))
@@ -101,10 +103,27 @@ func TestEgressOnlyThroughOutbound(t *testing.T) {
 	if b, err := os.ReadFile("egress/app.py"); err != nil || os.WriteFile(app, b, 0o644) != nil {
 		t.Fatalf("copying app.py: %v", err)
 	}
-	daemon(t, name, []string{"UPSTREAM=198.51.100.1:9000"}, "-c", hostCopy(t, "egress/egress.toml", host), name, "--", python, app)
-	got := bintest.Get(t, host, "10.1.0.5:8080")
-	if want := "client 10.1.0.1 came in on 10.1.0.5; upstream saw 10.2.0.5"; strings.TrimSpace(got) != want {
-		t.Errorf("got %q; want %q", got, want)
+	cfg := hostCopy(t, "egress/egress.toml", host, `masquerade = "eth0"`, `masquerade = "up0"`)
+	daemon(t, name, []string{"UPSTREAM=192.168.50.2:9000"}, "-c", cfg, name, "--", python, app)
+	for _, c := range []struct{ ns, addr, want string }{
+		{host, "10.1.0.5:8080", "client 10.1.0.1 came in on 10.1.0.5; upstream saw 192.168.50.1"},
+		{lan, "192.168.50.1:8080", "client 192.168.50.2 came in on 10.1.0.5; upstream saw 192.168.50.1"},
+	} {
+		if got := bintest.Get(t, c.ns, c.addr); strings.TrimSpace(got) != c.want {
+			t.Errorf("from %q to %s: got %q; want %q", c.ns, c.addr, got, c.want)
+		}
+	}
+	// Through a route added by hand, the app's upstream request never leaves.
+	nstest.IP(t, "-n", name, "route", "add", "192.168.50.2/32", "via", "10.1.0.1", "dev", "in0")
+	c, err := nstest.Dial(t, host, "10.1.0.5:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+	if b, _ := io.ReadAll(c); !strings.Contains(string(b), " 502 ") {
+		t.Errorf("with a route through in0: got %q; want 502, the upstream unreachable", b)
 	}
 }
 
