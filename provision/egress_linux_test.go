@@ -486,3 +486,32 @@ func TestEgressReconciledInPlace(t *testing.T) {
 		t.Errorf("in0.disable_ipv6 after dropping ipv6 = false: got %s; want 0", got)
 	}
 }
+
+// Two namespaces NATed out of one uplink: the first to stop leaves the
+// uplink's forwarding on for the other; the last puts it back.
+func TestEgressSharedUplink(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	lab := newEgressLab(t)
+	whoServer(t, lab.lan, "tcp", "192.168.50.2:9000")
+	mk := func(sub string) *Spec {
+		return &Spec{Name: newName(), HostNetns: lab.host,
+			Outbound: &Iface{Addresses: []string{"10." + sub + ".0.5/24"}, Gateway: "10." + sub + ".0.1", Masquerade: "up0"}}
+	}
+	a, b := mk("2"), mk("3")
+	start(t, a)
+	start(t, b)
+	fwd := func() string { return readSysctl(t, lab.host, "net.ipv4.conf.up0.forwarding") }
+	if err := Stop(context.Background(), a.Name, Options{Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fwd(); got != "1" {
+		t.Errorf("up0 forwarding with one namespace still NATed: got %s; want 1", got)
+	}
+	wantAnswer(t, b.Name, "tcp", "192.168.50.2:9000", "192.168.50.1")
+	if err := Stop(context.Background(), b.Name, Options{Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fwd(); got != "0" {
+		t.Errorf("up0 forwarding after both stopped: got %s; want 0, as before", got)
+	}
+}

@@ -306,3 +306,36 @@ func ifname(n string) []byte {
 	copy(b, n)
 	return b
 }
+
+// otherMasquerade names another namespace's NAT table in the host whose
+// rules match out of dev, or "".
+func otherMasquerade(k *kernel, dev string) (string, error) {
+	own := nftObj{Side: sideHost, Family: "ip", Name: "netns_daemon_" + k.n.ns + "_nat"}
+	c, err := own.conn(k)
+	if err != nil {
+		return "", err
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return "", err
+	}
+	want := ifname(dev)
+	for _, ch := range chains {
+		n := ch.Table.Name
+		if n == own.Name || ch.Name != "post" || !strings.HasPrefix(n, "netns_daemon_") || !strings.HasSuffix(n, "_nat") {
+			continue
+		}
+		rules, err := c.GetRules(ch.Table, ch)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rules {
+			for _, e := range r.Exprs {
+				if cmp, ok := e.(*expr.Cmp); ok && string(cmp.Data) == string(want) {
+					return n, nil
+				}
+			}
+		}
+	}
+	return "", nil
+}

@@ -113,6 +113,7 @@ func (s hostSysctlObj) create(k *kernel, r *record) error {
 	if err != nil {
 		return err
 	}
+	inherited := s.sharedPrior(k)
 	return xnetns.Do(h, func() error {
 		path := sysctlPath(s.Key)
 		b, err := os.ReadFile(path)
@@ -120,6 +121,9 @@ func (s hostSysctlObj) create(k *kernel, r *record) error {
 			return fmt.Errorf("reading sysctl %s in %s: %w", s.Key, k.hostLabel(), err)
 		}
 		prior := strings.TrimSpace(string(b))
+		if inherited != nil {
+			prior = *inherited
+		}
 		r.Prior = &prior
 		if err := os.WriteFile(path, []byte(s.Value), 0); err != nil {
 			return fmt.Errorf("setting sysctl %s=%s in %s: %w", s.Key, s.Value, k.hostLabel(), err)
@@ -128,7 +132,32 @@ func (s hostSysctlObj) create(k *kernel, r *record) error {
 	})
 }
 
-// remove puts the value before back, unless someone changed it since.
+// sharedPrior is, when another namespace's NAT already goes out of the
+// masquerade interface, the value that namespace found before it: the one
+// to restore when the last of them stops.
+func (s hostSysctlObj) sharedPrior(k *kernel) *string {
+	if s.Of != "" {
+		return nil
+	}
+	other, err := otherMasquerade(k, s.Dev)
+	name := strings.TrimSuffix(strings.TrimPrefix(other, "netns_daemon_"), "_nat")
+	if err != nil || other == "" || ValidName(name) != nil {
+		return nil
+	}
+	st, err := ReadState(name)
+	if err != nil || st == nil {
+		return nil
+	}
+	for _, r := range st.Records {
+		if o, ok := r.obj.(hostSysctlObj); ok && o.Key == s.Key && r.Prior != nil {
+			return r.Prior
+		}
+	}
+	return nil
+}
+
+// remove puts the value before back, unless someone changed it since or
+// another namespace's NAT still goes out of that interface.
 func (s hostSysctlObj) remove(k *kernel, r *record) error {
 	if r.Prior == nil {
 		return nil
@@ -139,6 +168,16 @@ func (s hostSysctlObj) remove(k *kernel, r *record) error {
 	}
 	if err != nil {
 		return err
+	}
+	if s.Of == "" {
+		other, err := otherMasquerade(k, s.Dev)
+		if err != nil {
+			return fmt.Errorf("restoring sysctl %s in %s: %w", s.Key, k.hostLabel(), err)
+		}
+		if other != "" {
+			k.warn(fmt.Sprintf("sysctl %s in %s left at %s: nftables table %s still masquerades out of %s", s.Key, k.hostLabel(), s.Value, other, s.Dev))
+			return nil
+		}
 	}
 	return xnetns.Do(h, func() error {
 		path := sysctlPath(s.Key)
