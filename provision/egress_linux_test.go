@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -513,5 +514,29 @@ func TestEgressSharedUplink(t *testing.T) {
 	}
 	if got := fwd(); got != "0" {
 		t.Errorf("up0 forwarding after both stopped: got %s; want 0, as before", got)
+	}
+}
+
+// What only the kernel can tell is refused before anything is made: a
+// masquerade interface the host lacks, a reply table already in use in an
+// existing namespace.
+func TestEgressPreflight(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	lab := newEgressLab(t)
+	s := lab.spec(newName())
+	s.Outbound.Masquerade = "nope0"
+	before := snapshot(t, lab.host)
+	if _, err := Start(context.Background(), s, Options{}); err == nil || !strings.Contains(err.Error(), `"nope0"`) || errors.Is(err, ErrInvalidSpec) {
+		t.Errorf("a missing masquerade interface: got %v; want a failure naming it, not invalid input", err)
+	}
+	ctr := nstest.NS(t, "ex")
+	nstest.IP(t, "-n", ctr, "rule", "add", "pref", "500", "lookup", fmt.Sprint(replyTable))
+	s = lab.spec(newName())
+	s.NetnsFile = NetnsPath(ctr)
+	if _, err := Start(context.Background(), s, Options{}); err == nil || !strings.Contains(err.Error(), "table 1000") {
+		t.Errorf("a reply table in use: got %v; want a failure naming it", err)
+	}
+	if got := snapshot(t, lab.host); got != before {
+		t.Errorf("host namespace changed:\n%s", lineDiff(before, got))
 	}
 }

@@ -153,6 +153,9 @@ func (e *engine) preflight() error {
 	if e.st.Spec.HostNetns != "" {
 		e.st.Host = k.host.ID()
 	}
+	if err := replyTableFree(k, e.st.Spec); err != nil {
+		return err
+	}
 	for _, o := range desired(e.st.Spec) {
 		var taken, needed []string
 		switch o := o.(type) {

@@ -75,6 +75,37 @@ func (r ruleObj) observe(k *kernel, _ *record) string {
 	return "missing"
 }
 
+// replyTableFree checks, in a namespace that exists already, that no rule
+// or route uses the reply table (a new namespace has none).
+func replyTableFree(k *kernel, s *Spec) error {
+	if s.NetnsFile == "" || s.Inbound == nil || s.Inbound.ReplyVia == "" && s.Inbound.ReplyVia6 == "" {
+		return nil
+	}
+	h, err := k.nl()
+	if err != nil {
+		return err
+	}
+	rules, err := retryDump(func() ([]netlink.Rule, error) { return h.RuleList(unix.AF_UNSPEC) })
+	if err == nil {
+		for _, r := range rules {
+			if r.Table == replyTable {
+				return fmt.Errorf("routing table %d in %s is used by rule %s: reply_via needs it free", replyTable, s.NetnsFile, r)
+			}
+		}
+		var routes []netlink.Route
+		routes, err = retryDump(func() ([]netlink.Route, error) {
+			return h.RouteListFiltered(unix.AF_UNSPEC, &netlink.Route{Table: replyTable}, netlink.RT_FILTER_TABLE)
+		})
+		if err == nil && len(routes) > 0 {
+			return fmt.Errorf("routing table %d in %s has routes: reply_via needs it free", replyTable, s.NetnsFile)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("checking routing table %d in %s: %w", replyTable, s.NetnsFile, err)
+	}
+	return nil
+}
+
 // observeTable looks for a route of a table other than main, which the
 // namespace's view does not hold.
 func (r routeObj) observeTable(k *kernel) string {
