@@ -60,6 +60,9 @@ func (c change) render(n names) string {
 	if c.op == "del" {
 		return undoCommand(c.obj, n)
 	}
+	if t, ok := c.obj.(nftObj); ok && c.op == "set" {
+		return t.renderReplace(n)
+	}
 	return c.obj.render(n)
 }
 

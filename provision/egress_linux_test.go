@@ -468,6 +468,18 @@ func TestEgressReconciledInPlace(t *testing.T) {
 			t.Errorf("%s.disable_ipv6: got %s; want 1", k, got)
 		}
 	}
+	s3 := v4(s.Name)
+	s3.Egress, s3.Publish = s2.Egress, s2.Publish
+	s3.DNS.Nameservers = []string{"10.2.0.9"}
+	if got, err := Start(context.Background(), s3, Options{}); err != nil || got != Changed {
+		t.Fatalf("changing the nameserver: got %v, %v; want changed in place", got, err)
+	}
+	if got := nstest.Sh(t, s.Name, "nft list table inet "+nftGuard); !strings.Contains(got, "10.2.0.9") || strings.Contains(got, "10.2.0.1 ") {
+		t.Errorf("guard after the change: got\n%s\nwant DNS to 10.2.0.9 only", got)
+	}
+	if d := driftOf(t, s.Name); d != "" {
+		t.Errorf("drift after swapping the guard: %s", d)
+	}
 	c.SetDeadline(time.Now().Add(3 * time.Second))
 	buf := make([]byte, 4)
 	if _, err := c.Write([]byte("ping")); err != nil {

@@ -47,6 +47,48 @@ func (t nftObj) create(k *kernel, r *record) error {
 	if err != nil {
 		return err
 	}
+	token, err := t.queue(c)
+	if err == nil {
+		err = c.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("adding nftables table %s %s in %s: %w", t.Family, t.Name, k.label(t.Side), err)
+	}
+	r.Token, r.Done = token, true
+	return nil
+}
+
+// replace swaps the table start made for t in one batch, so that a guard
+// being changed never has a gap.
+func (t nftObj) replace(k *kernel, r *record) error {
+	c, err := t.conn(k)
+	if err != nil {
+		return err
+	}
+	tab, _, mine, err := t.find(c, r.Token)
+	if err == nil && tab != nil && !mine {
+		err = fmt.Errorf("it is not the one start made")
+	}
+	if err != nil {
+		return fmt.Errorf("replacing nftables table %s %s in %s: %w", t.Family, t.Name, k.label(t.Side), err)
+	}
+	if tab != nil {
+		c.DelTable(tab)
+	}
+	token, err := t.queue(c)
+	if err == nil {
+		err = c.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("replacing nftables table %s %s in %s: %w", t.Family, t.Name, k.label(t.Side), err)
+	}
+	r.Token = token
+	return nil
+}
+
+// queue adds the table, its chains and rules to c's batch, the first rule
+// carrying a new token.
+func (t nftObj) queue(c *nftables.Conn) (string, error) {
 	var tok [8]byte
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
@@ -68,7 +110,7 @@ func (t nftObj) create(k *kernel, r *record) error {
 		for _, rule := range ch.Rules {
 			exprs, err := rule.build()
 			if err != nil {
-				return fmt.Errorf("building nftables table %s %s: %w", t.Family, t.Name, err)
+				return "", err
 			}
 			nr := &nftables.Rule{Table: tab, Chain: nc, Exprs: exprs}
 			if !marked {
@@ -78,11 +120,7 @@ func (t nftObj) create(k *kernel, r *record) error {
 			c.AddRule(nr)
 		}
 	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("adding nftables table %s %s in %s: %w", t.Family, t.Name, k.label(t.Side), err)
-	}
-	r.Token, r.Done = token, true
-	return nil
+	return token, nil
 }
 
 var nftHooks = map[string]*nftables.ChainHook{

@@ -290,5 +290,6 @@ func sameObject(a, b object) bool {
 }
 
 // inPlace reports whether a changed object is changed where it is rather
-// than deleted and made again.
-func inPlace(o object) bool { return o.kind() == "sysctl" || o.kind() == "file" }
+// than deleted and made again (an nftables table is swapped in one batch:
+// a guard has no gap).
+func inPlace(o object) bool { return o.kind() == "sysctl" || o.kind() == "file" || o.kind() == "nft" }

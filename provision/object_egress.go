@@ -116,7 +116,14 @@ func (t nftObj) nftIn(n names) string {
 	return "ip netns exec " + n.ns + " nft "
 }
 
-func (t nftObj) render(n names) string {
+func (t nftObj) render(n names) string { return t.nftIn(n) + "'" + t.ruleset() + "'" }
+
+// renderReplace is swapping the table in one transaction.
+func (t nftObj) renderReplace(n names) string {
+	return t.nftIn(n) + "'delete table " + t.Family + " " + t.Name + "; " + t.ruleset() + "'"
+}
+
+func (t nftObj) ruleset() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "table %s %s {", t.Family, t.Name)
 	for _, c := range t.Chains {
@@ -133,7 +140,7 @@ func (t nftObj) render(n names) string {
 		b.WriteString(" };")
 	}
 	b.WriteString(" }")
-	return t.nftIn(n) + "'" + b.String() + "'"
+	return b.String()
 }
 
 var icmpv6Names = map[uint8]string{135: "nd-neighbor-solicit", 136: "nd-neighbor-advert", 143: "mld2-listener-report"}

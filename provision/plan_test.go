@@ -111,3 +111,24 @@ ip netns exec host nft 'table ip netns_daemon_web_publish { chain pre { type nat
 		})
 	}
 }
+
+// A changed table is swapped in one transaction, not deleted and added:
+// the guard has no gap.
+func TestDiffSwapsTable(t *testing.T) {
+	was := transcriptSpec()
+	was.Egress.Only = []string{"out0"}
+	s := transcriptSpec()
+	s.Egress.Only = []string{"out0"}
+	s.DNS.Nameservers = []string{"10.2.0.9"}
+	got := planChange(desired(was), s)
+	var nft []string
+	for _, l := range got {
+		if strings.Contains(l, "nft ") {
+			nft = append(nft, l)
+		}
+	}
+	if len(nft) != 1 || !strings.HasPrefix(nft[0], "ip netns exec web nft 'delete table inet netns_daemon_guard; table inet netns_daemon_guard {") ||
+		!strings.Contains(nft[0], "ip daddr 10.2.0.9 udp dport 53") {
+		t.Errorf("difference:\n%s\nwant one nft line swapping the guard", strings.Join(got, "\n"))
+	}
+}

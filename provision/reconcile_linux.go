@@ -110,6 +110,10 @@ func (e *engine) set(r *record, o, was object) error {
 		if err := o.update(e.k, was.(fileObj)); err != nil {
 			return err
 		}
+	case nftObj:
+		if err := o.replace(e.k, r); err != nil {
+			return err
+		}
 	}
 	*r = *newRecordLike(r, o)
 	return nil
