@@ -190,7 +190,7 @@ func hostObjects(s *Spec) []object {
 		for _, sub := range namespaceSubnets(s) {
 			fwd = append(fwd, nftRule{IIF: masq, DAddr: sub, CtState: "new", CtNotDNAT: true, Verdict: "drop"})
 		}
-		out = append(out, nftObj{Side: sideHost, Family: "ip", Name: hostTable(s, "nat"), Chains: []nftChain{
+		out = append(out, nftObj{Side: sideHost, Family: "ip", Name: hostTable(s, "nat"), Closed: masq, Chains: []nftChain{
 			{Name: "post", Type: "nat", Hook: "postrouting", Prio: 100, Rules: post},
 			{Name: "guard_forward", Type: "filter", Hook: "forward", Prio: 0, Rules: fwd},
 		}})

@@ -23,14 +23,17 @@ import (
 //	                                  daemon's in0 10.1.0.5 (veth, bridged)
 //	daemon's out0 10.2.0.5 ── H 10.2.0.1 ── H up0 192.168.50.1 ── L 192.168.50.2 (the uplink LAN:
 //	                                                                server, neighbour, client)
+//
+// and another network of the host's, H 172.16.0.1 ── O 172.16.0.2, that
+// is none of the namespace's business.
 type egressLab struct {
-	host, lan, router, client, witness string
+	host, lan, router, client, witness, other string
 }
 
 func newEgressLab(t *testing.T) *egressLab {
 	t.Helper()
 	lab := &egressLab{host: nstest.NS(t, "eh"), lan: nstest.NS(t, "el"), router: nstest.NS(t, "er"),
-		client: nstest.NS(t, "ec"), witness: nstest.NS(t, "ew")}
+		client: nstest.NS(t, "ec"), witness: nstest.NS(t, "ew"), other: nstest.NS(t, "eo")}
 	h := lab.host
 	// The host takes no advertisements itself and needs no DAD, so that
 	// its routes are settled before the first snapshot.
@@ -46,7 +49,8 @@ func newEgressLab(t *testing.T) *egressLab {
 	nstest.Sh(t, lab.client, "ip addr add fd00:5::2/64 dev eth0 nodad && ip route add default via 10.5.0.1 && ip -6 route add default via fd00:5::1")
 	// The LAN neighbour tries to route through the host into the
 	// namespace's networks.
-	nstest.Sh(t, lab.lan, "ip route add 10.0.0.0/8 via 192.168.50.1")
+	nstest.Sh(t, lab.lan, "ip route add 10.0.0.0/8 via 192.168.50.1 && ip route add 172.16.0.0/24 via 192.168.50.1")
+	nstest.Veth(t, h, "o0", "172.16.0.1/24", lab.other, "eth0", "172.16.0.2/24")
 	return lab
 }
 
@@ -222,9 +226,10 @@ func TestEgress(t *testing.T) {
 		wantAnswer(t, lab.lan, "udp", "192.168.50.1:8080", "192.168.50.2")
 		wantAnswer(t, lab.host, "tcp", "192.168.50.1:8080", "192.168.50.1") // from the host itself
 	})
-	t.Run("a LAN neighbour cannot route through the host into the namespace", func(t *testing.T) {
-		for _, addr := range []string{"10.1.0.5:7003", "10.2.0.5:7003"} {
-			got := udpSink(t, ns, addr)
+	t.Run("a LAN neighbour cannot route through the host, into the namespace or elsewhere", func(t *testing.T) {
+		for _, to := range [][2]string{{ns, "10.1.0.5:7003"}, {ns, "10.2.0.5:7003"}, {lab.other, "172.16.0.2:7003"}} {
+			addr := to[1]
+			got := udpSink(t, to[0], addr)
 			send(t, lab.lan, addr)
 			send(t, lab.host, addr) // the host itself may: the sink works
 			time.Sleep(300 * time.Millisecond)
@@ -550,5 +555,27 @@ func TestEgressPreflight(t *testing.T) {
 	}
 	if got := snapshot(t, lab.host); got != before {
 		t.Errorf("host namespace changed:\n%s", lineDiff(before, got))
+	}
+}
+
+// On a host that forwarded from the uplink before (a router), NAT for
+// the namespace changes nothing of that, and stop leaves forwarding on.
+func TestEgressOnARouter(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	lab := newEgressLab(t)
+	nstest.Sh(t, lab.host, "sysctl -qw net.ipv4.conf.up0.forwarding=1")
+	s := lab.spec(newName())
+	start(t, s)
+	got := udpSink(t, lab.other, "172.16.0.2:7003")
+	send(t, lab.lan, "172.16.0.2:7003")
+	time.Sleep(300 * time.Millisecond)
+	if n := got(); n != 1 {
+		t.Errorf("datagrams routed by the host from the LAN: got %d; want 1, as before", n)
+	}
+	if err := Stop(context.Background(), s.Name, Options{Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if v := readSysctl(t, lab.host, "net.ipv4.conf.up0.forwarding"); v != "1" {
+		t.Errorf("up0 forwarding after stop: got %s; want 1, as before", v)
 	}
 }

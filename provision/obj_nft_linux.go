@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/google/nftables"
@@ -12,6 +13,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
+
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
 )
 
 // The table's identity is a random token in the comment of its first
@@ -47,6 +50,14 @@ func (t nftObj) create(k *kernel, r *record) error {
 	if err != nil {
 		return err
 	}
+	if t.Closed != "" {
+		before, err := forwardingBefore(k, t.Closed)
+		if err != nil {
+			return fmt.Errorf("adding nftables table %s %s in %s: %w", t.Family, t.Name, k.label(t.Side), err)
+		}
+		t = t.resolved(&before)
+		r.Prior = &before
+	}
 	token, err := t.queue(c)
 	if err == nil {
 		err = c.Flush()
@@ -75,7 +86,7 @@ func (t nftObj) replace(k *kernel, r *record) error {
 	if tab != nil {
 		c.DelTable(tab)
 	}
-	token, err := t.queue(c)
+	token, err := t.resolved(r.Prior).queue(c)
 	if err == nil {
 		err = c.Flush()
 	}
@@ -209,6 +220,7 @@ func (t nftObj) observe(k *kernel, r *record) string {
 	case !mine:
 		return "another table of that name"
 	}
+	t = t.resolved(r.Prior)
 	var diffs []string
 	for _, ch := range t.Chains {
 		if n, ok := counts[ch.Name]; !ok || n != len(ch.Rules) {
@@ -376,4 +388,24 @@ func otherMasquerade(k *kernel, dev string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// forwardingBefore is dev's IPv4 forwarding in the host before any
+// namespace's NAT out of it turned it on.
+func forwardingBefore(k *kernel, dev string) (string, error) {
+	s := hostSysctlObj{Key: "net.ipv4.conf." + sysctlIfName(dev) + ".forwarding", Dev: dev}
+	if p := s.sharedPrior(k); p != nil {
+		return *p, nil
+	}
+	h, err := k.hostns()
+	if err != nil {
+		return "", err
+	}
+	var v string
+	err = xnetns.Do(h, func() error {
+		b, err := os.ReadFile(sysctlPath(s.Key))
+		v = strings.TrimSpace(string(b))
+		return err
+	})
+	return v, err
 }

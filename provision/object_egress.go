@@ -64,6 +64,40 @@ type nftObj struct {
 	Family string     `json:"family"` // inet or ip
 	Name   string     `json:"name"`
 	Chains []nftChain `json:"chains"`
+	// Closed, on the host's NAT table, is the masquerade interface: if
+	// the host did not forward from it before, chain guard_forward also
+	// drops every new connection that comes in there (but published
+	// ports), so turning its forwarding on opens nothing else.
+	Closed string `json:"closed,omitempty"`
+}
+
+// closedRule is what Closed adds.
+func (t nftObj) closedRule() nftRule {
+	return nftRule{IIF: t.Closed, CtState: "new", CtNotDNAT: true, Verdict: "drop"}
+}
+
+// resolved is t as made, given the interface's forwarding before.
+func (t nftObj) resolved(before *string) nftObj {
+	if t.Closed == "" || before == nil || *before != "0" {
+		return t
+	}
+	chains := append([]nftChain(nil), t.Chains...)
+	for i, c := range chains {
+		if c.Name == "guard_forward" {
+			chains[i].Rules = append(append([]nftRule(nil), c.Rules...), t.closedRule())
+		}
+	}
+	t.Chains = chains
+	return t
+}
+
+// closedSuffix renders Closed's condition.
+func (t nftObj) closedSuffix(n names) string {
+	if t.Closed == "" {
+		return ""
+	}
+	return fmt.Sprintf(` && { [ "$(%scat /proc/sys/net/ipv4/conf/%s/forwarding)" = 1 ] || %s'add rule %s %s guard_forward %s'; }`,
+		hostExec(n), sysctlIfName(t.Closed), t.nftIn(n), t.Family, t.Name, t.closedRule().render(t.Family))
 }
 
 // nftChain is a base chain (Type and Hook set) or a regular one.
@@ -116,11 +150,13 @@ func (t nftObj) nftIn(n names) string {
 	return "ip netns exec " + n.ns + " nft "
 }
 
-func (t nftObj) render(n names) string { return t.nftIn(n) + "'" + t.ruleset() + "'" }
+func (t nftObj) render(n names) string {
+	return t.nftIn(n) + "'" + t.ruleset() + "'" + t.closedSuffix(n)
+}
 
 // renderReplace is swapping the table in one transaction.
 func (t nftObj) renderReplace(n names) string {
-	return t.nftIn(n) + "'delete table " + t.Family + " " + t.Name + "; " + t.ruleset() + "'"
+	return t.nftIn(n) + "'delete table " + t.Family + " " + t.Name + "; " + t.ruleset() + "'" + t.closedSuffix(n)
 }
 
 func (t nftObj) ruleset() string {

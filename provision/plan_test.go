@@ -92,7 +92,7 @@ ip -n web route add default via 192.0.2.1 dev in0 table 1000`},
 		{"NAT and a published port", func(s *Spec) {
 			s.Outbound.Masquerade = "eth1"
 			s.Publish = []Publish{{Proto: "tcp", Host: "0.0.0.0:8080", To: "10.2.0.5:80"}}
-		}, `ip netns exec host nft 'table ip netns_daemon_web_nat { chain post { type nat hook postrouting priority 100; oifname "eth1" ip saddr 10.2.0.0/24 masquerade; }; chain guard_forward { type filter hook forward priority 0; iifname "eth1" ip daddr 192.0.2.0/24 ct state new ct status != dnat drop; iifname "eth1" ip daddr 10.2.0.0/24 ct state new ct status != dnat drop; }; }'
+		}, `ip netns exec host nft 'table ip netns_daemon_web_nat { chain post { type nat hook postrouting priority 100; oifname "eth1" ip saddr 10.2.0.0/24 masquerade; }; chain guard_forward { type filter hook forward priority 0; iifname "eth1" ip daddr 192.0.2.0/24 ct state new ct status != dnat drop; iifname "eth1" ip daddr 10.2.0.0/24 ct state new ct status != dnat drop; }; }' && { [ "$(ip netns exec host cat /proc/sys/net/ipv4/conf/eth1/forwarding)" = 1 ] || ip netns exec host nft 'add rule ip netns_daemon_web_nat guard_forward iifname "eth1" ct state new ct status != dnat drop'; }
 ip netns exec host sysctl -qw net.ipv4.conf.eth1.forwarding=1
 ip netns exec host sysctl -qw net.ipv4.conf.web-out.forwarding=1
 ip netns exec host nft 'table ip netns_daemon_web_publish { chain pre { type nat hook prerouting priority -100; ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 10.2.0.5:80; }; chain out { type nat hook output priority -100; ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 10.2.0.5:80; }; }'`},
