@@ -30,7 +30,7 @@ func egressEarly(s *Spec) []object {
 	var out []object
 	sys := func(k, v string) {
 		if _, mine := s.Sysctl[k]; !mine {
-			out = append(out, sysctlObj{Key: k, Value: v, Of: keyNetns})
+			out = append(out, sysctlObj{Key: k, Value: v, Of: keyNetns, IPv6: true})
 		}
 	}
 	sys("net.ipv6.conf.default.accept_ra", "0")
@@ -139,7 +139,7 @@ func egressObjects(s *Spec) []object {
 		for _, kv := range vals {
 			k := "net.ipv6.conf." + sysctlIfName(ifc.Name) + "." + kv[0]
 			if _, mine := s.Sysctl[k]; !mine {
-				out = append(out, sysctlObj{Key: k, Value: kv[1], Of: of})
+				out = append(out, sysctlObj{Key: k, Value: kv[1], Of: of, IPv6: true})
 			}
 		}
 	}

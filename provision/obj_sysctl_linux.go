@@ -22,6 +22,9 @@ func (s sysctlObj) create(k *kernel, r *record) error {
 	}
 	return xnetns.Do(ns, func() error {
 		path := sysctlPath(s.Key)
+		if s.IPv6 && noIPv6() {
+			return nil
+		}
 		if r.Prior == nil {
 			b, err := os.ReadFile(path)
 			if err != nil {
@@ -63,7 +66,20 @@ func (s sysctlObj) observe(k *kernel, _ *record) string {
 	if err != nil {
 		return err.Error()
 	}
+	if s.IPv6 {
+		var none bool
+		xnetns.Do(ns, func() error { none = noIPv6(); return nil })
+		if none {
+			return ""
+		}
+	}
 	return observeSysctl(ns, s.Key, s.Value)
+}
+
+// noIPv6 reports a kernel without IPv6, seen from the thread's namespace.
+func noIPv6() bool {
+	_, err := os.Stat("/proc/sys/net/ipv6")
+	return os.IsNotExist(err)
 }
 
 // observeSysctl says how key differs from want in namespace ns.

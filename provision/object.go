@@ -208,6 +208,8 @@ type sysctlObj struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 	Of    string `json:"of"`
+	// IPv6: nothing to do on a kernel without IPv6 (ipv6.disable=1).
+	IPv6 bool `json:"ipv6,omitempty"`
 }
 
 func (s sysctlObj) kind() string  { return "sysctl" }
