@@ -159,6 +159,23 @@ func egressObjects(s *Spec) []object {
 		}
 	}
 	out = append(out, hostObjects(s)...)
+	// The host sides we make take no advertisements either: a daemon
+	// inside must not hand the host a route through the namespace, nor a
+	// LAN router one through a hairpin shim.
+	for _, ifc := range s.Ifaces() {
+		dev, of := ifc.Peer, linkObj{Name: ifc.Name}.key()
+		switch {
+		case ifc.Kind == KindVeth:
+		case ifc.Hairpin:
+			shim := shimObj{Name: hairpinName(s, ifc)}
+			dev, of = shim.Name, shim.key()
+		default:
+			continue
+		}
+		for _, k := range []string{"accept_ra", "autoconf"} {
+			out = append(out, hostSysctlObj{Key: "net.ipv6.conf." + sysctlIfName(dev) + "." + k, Value: "0", Dev: dev, Of: of})
+		}
+	}
 	return out
 }
 

@@ -579,3 +579,30 @@ func TestEgressOnARouter(t *testing.T) {
 		t.Errorf("up0 forwarding after stop: got %s; want 1, as before", v)
 	}
 }
+
+// A daemon inside that advertises itself as a router hands the host
+// nothing: the veth's host side takes no advertisement (until told to,
+// which shows that the advertisements did reach it).
+func TestEgressNoRAIntoHost(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	s := seed(newName(), host)
+	start(t, s)
+	peer := s.Outbound.Peer
+	nstest.Sh(t, s.Name, "sysctl -qw net.ipv6.conf.all.forwarding=1")
+	radvd(t, s.Name, "out0", "fd00:88::/64")
+	if got := readSysctl(t, host, "net.ipv6.conf."+peer+".accept_ra"); got != "0" {
+		t.Fatalf("%s accept_ra: got %s; want 0", peer, got)
+	}
+	time.Sleep(5 * time.Second)
+	if got := nstest.IP(t, "-n", host, "-6", "addr", "show", "dev", peer); strings.Contains(got, "fd00:88:") {
+		t.Errorf("the host side took an address from inside:\n%s", got)
+	}
+	if got := nstest.IP(t, "-n", host, "-6", "route"); strings.Contains(got, "default") {
+		t.Errorf("the host took a route from inside:\n%s", got)
+	}
+	nstest.Sh(t, host, "sysctl -qw net.ipv6.conf."+peer+".accept_ra=1 net.ipv6.conf."+peer+".autoconf=1")
+	waitFor(t, "the advertisement to reach the host side once accepted", func() bool {
+		return strings.Contains(nstest.IP(t, "-n", host, "-6", "addr", "show", "dev", peer), "fd00:88:")
+	})
+}

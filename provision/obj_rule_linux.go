@@ -147,6 +147,9 @@ func (s hostSysctlObj) create(k *kernel, r *record) error {
 	inherited := s.sharedPrior(k)
 	return xnetns.Do(h, func() error {
 		path := sysctlPath(s.Key)
+		if strings.HasPrefix(s.Key, "net.ipv6.") && noIPv6() {
+			return nil
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("reading sysctl %s in %s: %w", s.Key, k.hostLabel(), err)
@@ -234,6 +237,13 @@ func (s hostSysctlObj) observe(k *kernel, _ *record) string {
 	h, err := k.hostns()
 	if err != nil {
 		return err.Error()
+	}
+	if strings.HasPrefix(s.Key, "net.ipv6.") {
+		var none bool
+		xnetns.Do(h, func() error { none = noIPv6(); return nil })
+		if none {
+			return ""
+		}
 	}
 	return observeSysctl(h, s.Key, s.Value)
 }

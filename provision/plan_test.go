@@ -41,6 +41,10 @@ ip netns exec web sysctl -qw net.ipv6.conf.in0.accept_ra=0
 ip netns exec web sysctl -qw net.ipv6.conf.in0.autoconf=0
 ip netns exec web sysctl -qw net.ipv6.conf.out0.accept_ra=0
 ip netns exec web sysctl -qw net.ipv6.conf.out0.autoconf=0
+ip netns exec host sysctl -qw net.ipv6.conf.web-hpi.accept_ra=0
+ip netns exec host sysctl -qw net.ipv6.conf.web-hpi.autoconf=0
+ip netns exec host sysctl -qw net.ipv6.conf.web-out.accept_ra=0
+ip netns exec host sysctl -qw net.ipv6.conf.web-out.autoconf=0
 mkdir -p /etc/netns/web
 write /etc/netns/web/resolv.conf (70 bytes)`
 	if got := strings.Join(Plan(s), "\n"); got != want {
@@ -80,7 +84,9 @@ ip -n web route add 10.9.0.0/16 via 10.2.0.1 dev out0
 ip -n web route add default via 10.2.0.1 dev out0
 ip netns exec web sysctl -qw net.ipv4.conf.out0.rp_filter=1
 ip netns exec web sysctl -qw net.ipv6.conf.out0.accept_ra=0
-ip netns exec web sysctl -qw net.ipv6.conf.out0.autoconf=0`},
+ip netns exec web sysctl -qw net.ipv6.conf.out0.autoconf=0
+ip netns exec host sysctl -qw net.ipv6.conf.web-up.accept_ra=0
+ip netns exec host sysctl -qw net.ipv6.conf.web-up.autoconf=0`},
 		{"reply routing", func(s *Spec) { s.Inbound.ReplyVia = "192.0.2.1" },
 			`ip netns exec web nft 'table inet netns_daemon_reply { chain tag_in { type filter hook prerouting priority -150; iifname "in0" ct state new ct mark set 0x6e64; }; chain route_out { type route hook output priority -150; ct mark 0x6e64 meta mark set ct mark; }; }'
 ip -n web -4 rule add from 192.0.2.10/32 lookup 1000 pref 1000
