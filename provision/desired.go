@@ -64,7 +64,7 @@ func ifaceObjects(s *Spec, ifc *Iface) []object {
 			objs = append(objs, routeObj{Side: sideHost, Dev: shim.Name, To: host.String(), Of: shim.key()})
 		}
 	}
-	return objs
+	return append(objs, adoptedObjects(s, ifc)...)
 }
 
 // sysctlObjects lists what to write inside the namespace: rp_filter first,

@@ -158,6 +158,7 @@ func (e *engine) preflight() error {
 		switch o := o.(type) {
 		case linkObj:
 			switch o.Kind {
+			case KindExisting: // inside the namespace: found by create
 			case KindVeth:
 				taken = []string{o.Peer}
 				if o.Bridge != "" {

@@ -44,6 +44,7 @@ type record struct {
 	Prior     *string       `json:"prior,omitempty"`        // a sysctl's value before
 	Existed   bool          `json:"existed,omitempty"`      // found, not made: left in place
 	Device    *deviceBefore `json:"device,omitempty"`       // a moved device as it was
+	Removed   []routeObj    `json:"removed,omitempty"`      // default routes an unroute deleted
 
 	obj object
 }
