@@ -11,3 +11,5 @@ require (
 )
 
 require github.com/coreos/go-systemd/v22 v22.7.0
+
+require github.com/containernetworking/cni v1.3.0
