@@ -84,6 +84,11 @@ func sysctlObjects(s *Spec) []object {
 			low = min(low, rpFilterValues[ifc.RPFilter])
 			links[sysctlIfName(ifc.Name)] = linkObj{Name: ifc.Name}.key()
 		}
+		if s.NetnsFile != "" {
+			// a container's namespace: other attachments (each a spec of
+			// its own) share conf.all, so it must not raise theirs
+			low = 0
+		}
 		out = append(out, sysctlObj{Key: "net.ipv4.conf.all.rp_filter", Value: strconv.Itoa(low), Of: keyNetns})
 		for _, ifc := range ifaces {
 			out = append(out, sysctlObj{Key: "net.ipv4.conf." + sysctlIfName(ifc.Name) + ".rp_filter",
