@@ -53,12 +53,17 @@ type call struct {
 	id       string
 	conf     string
 	extraEnv []string
+	plugin   string // a stock plugin's path; "" = ours
 }
 
 // run runs the plugin and returns stdout and the exit status.
 func (c call) run(t *testing.T) (string, int) {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", c.host, filepath.Join(pluginDir, PluginType))
+	bin := filepath.Join(pluginDir, PluginType)
+	if c.plugin != "" {
+		bin = c.plugin
+	}
+	cmd := exec.Command("ip", "netns", "exec", c.host, bin)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "CNI_COMMAND=" + c.cmd, "CNI_CONTAINERID=" + c.id,
 		"CNI_NETNS=" + c.netns, "CNI_IFNAME=" + c.ifname, "CNI_PATH=" + pluginDir + ":/usr/lib/cni"}, c.extraEnv...)
 	cmd.Stdin = strings.NewReader(c.conf)
