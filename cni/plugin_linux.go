@@ -125,6 +125,8 @@ func freePeer(a attachment) string {
 func withCode(err error) error {
 	var e *types.Error
 	switch {
+	case err == nil:
+		return nil
 	case errors.As(err, &e):
 		return e
 	case errors.Is(err, provision.ErrInvalidSpec):
