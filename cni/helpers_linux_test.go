@@ -76,6 +76,12 @@ func (c call) run(t *testing.T) (string, int) {
 	if errb.Len() > 0 {
 		t.Logf("%s stderr: %s", c.cmd, errb.String())
 	}
+	if c.cmd == "ADD" && c.plugin == "" && cmd.ProcessState.ExitCode() == 0 {
+		// a test that fails half-way leaves no attachment behind
+		d := c
+		d.cmd, d.netns = "DEL", ""
+		t.Cleanup(func() { d.run(t) })
+	}
 	return out.String(), cmd.ProcessState.ExitCode()
 }
 
