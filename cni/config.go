@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -137,6 +138,16 @@ func (c *NetConf) check() error {
 	}
 	if c.Role == RoleInbound && (c.Gateway != "" || c.Gateway6 != "") {
 		return errConfig("gateway/gateway6 = %q: only for role outbound (inbound never carries a default route)", c.Gateway+c.Gateway6)
+	}
+	for i, n := range c.DNS.Nameservers {
+		if _, err := netip.ParseAddr(n); err != nil {
+			return errConfig("dns.nameservers[%d] = %q: want an IP address", i, n)
+		}
+	}
+	for i, n := range c.DNS.Search {
+		if n == "" || strings.ContainsAny(n, " \t\r\n") {
+			return errConfig("dns.search[%d] = %q: want a domain name", i, n)
+		}
 	}
 	if c.ReplyVia != "" || c.ReplyVia6 != "" {
 		if c.Role != RoleInbound {

@@ -173,3 +173,64 @@ func TestIPAMHostLocal(t *testing.T) {
 		})
 	}
 }
+
+// TestMacvlan: kind macvlan on a parent in the host namespace: one
+// sandbox interface in the result, with its MAC.
+func TestMacvlan(t *testing.T) {
+	e := newEnv(t)
+	ipIn(t, e.host, "link", "add", "taken-par0", "type", "veth", "peer", "name", "taken-par1")
+	conf := `{"cniVersion":"1.1.0","name":"cnitest-mvl","type":"netns-daemon-cni","role":"outbound","kind":"macvlan","parent":"taken-par0",
+		"addresses":["10.85.0.5/24"],"gateway":"10.85.0.1"}`
+	add := e.call("ADD", "out0", conf)
+	res := add.ok(t)
+	r := parseResult(t, res)
+	if len(r.Interfaces) != 1 || r.Interfaces[0].Sandbox == "" || r.Interfaces[0].Mac == "" || *r.IPs[0].Interface != 0 {
+		t.Errorf("result: %s; want one sandbox interface with a mac, ips pointing at it", res)
+	}
+	if got := ipIn(t, e.ctr, "-d", "link", "show", "out0"); !strings.Contains(got, "macvlan mode bridge") || !strings.Contains(got, r.Interfaces[0].Mac) {
+		t.Errorf("out0: %s; want a bridge-mode macvlan with mac %s", got, r.Interfaces[0].Mac)
+	}
+	chk := add
+	chk.cmd, chk.conf = "CHECK", withPrev(t, conf, res)
+	chk.ok(t)
+	// CHECK compares the kernel with prevResult too
+	ipIn(t, e.ctr, "link", "set", "out0", "address", "02:00:00:00:85:99")
+	if msg := chk.fails(t, 999); !strings.Contains(msg, "02:00:00:00:85:99") {
+		t.Errorf("CHECK with another mac: got %q", msg)
+	}
+	add.cmd = "DEL"
+	add.ok(t)
+	e.assertClean(t, attachment{Network: "cnitest-mvl", ContainerID: e.id, IfName: "out0"})
+}
+
+// TestAddTwice: ADD again for a live attachment is refused (code 101); an
+// attachment whose namespace went without DEL is cleaned up by the next
+// ADD of the same container and interface; the plugin's own namespace is
+// never a container (code 8).
+func TestAddTwice(t *testing.T) {
+	e := newEnv(t)
+	conf := inboundConf("1.0.0", "cnitest-twice")
+	add := e.call("ADD", "in0", conf)
+	first := parseResult(t, add.ok(t))
+	ipIn(t, e.ctr, "link", "set", "in0", "name", "moved0") // so the interface check passes
+	if msg := add.fails(t, ErrAttachmentTwin); !strings.Contains(msg, "DEL it first") {
+		t.Errorf("got %q", msg)
+	}
+	ipIn(t, e.ctr, "link", "set", "moved0", "name", "in0")
+	// the container dies without DEL; its ID comes back in a new namespace
+	nstest.IP(t, "netns", "del", e.ctr)
+	e.ctr = nstest.NS(t, "cnic")
+	again := e.call("ADD", "in0", conf)
+	second := parseResult(t, again.ok(t))
+	if got := links(t, e.host); len(got) != 2 || got[1] != second.Interfaces[0].Name {
+		t.Errorf("host links: %v; want lo and the new peer %s (the old %s gone)", got, second.Interfaces[0].Name, first.Interfaces[0].Name)
+	}
+	again.cmd = "DEL"
+	again.ok(t)
+	e.assertClean(t, attachment{Network: "cnitest-twice", ContainerID: e.id, IfName: "in0"})
+
+	self := e.call("ADD", "in0", conf)
+	self.netns = "/run/netns/" + e.host
+	self.fails(t, 8)
+	e.assertClean(t, attachment{Network: "cnitest-twice", ContainerID: e.id, IfName: "in0"})
+}

@@ -43,6 +43,13 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	defer ns.Close()
+	if self, err := xnetns.Current(); err == nil {
+		same := self.ID() == ns.ID()
+		self.Close()
+		if same { // skel would say so only after ADD: the host would be its own container
+			return types.NewError(types.ErrInvalidNetNS, fmt.Sprintf("CNI_NETNS = %q is the plugin's own namespace", args.Netns), "")
+		}
+	}
 	prev, err := c.prevResult()
 	if err != nil {
 		return types.NewError(types.ErrDecodingFailure, "converting prevResult: "+err.Error(), "")
@@ -201,10 +208,16 @@ func cmdCheck(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	id := ns.ID()
-	ns.Close()
-	if r := recordedNS(st); r == nil || *r != id {
+	defer ns.Close()
+	if r := recordedNS(st); r == nil || *r != ns.ID() {
 		return types.NewError(types.ErrUnknownContainer, fmt.Sprintf("CNI_NETNS = %q is not the namespace ADD provisioned", args.Netns), "")
+	}
+	prev, err := c.prevResult()
+	if err == nil {
+		err = checkPrev(ns, prev, a.IfName)
+	}
+	if err != nil {
+		return types.NewError(types.ErrInternal, "checking prevResult: "+err.Error(), "")
 	}
 	if d := provision.Drift(st); len(d) > 0 {
 		var lines []string

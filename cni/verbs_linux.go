@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 
@@ -114,6 +117,40 @@ func cmdStatus(args *skel.CmdArgs) error {
 	if c.Kind == provision.KindMacvlan {
 		if _, err := net.InterfaceByName(c.Parent); err != nil {
 			return types.NewError(errPluginNotAvailable, fmt.Sprintf("parent = %q: %v", c.Parent, err), "")
+		}
+	}
+	return nil
+}
+
+// checkPrev compares the kernel with what prevResult says of the
+// interface: its MAC and its addresses.
+func checkPrev(ns xnetns.Handle, prev *current.Result, ifname string) error {
+	idx := chainedIface(prev, ifname)
+	if idx < 0 {
+		return nil // nothing listed to compare
+	}
+	h, err := netlink.NewHandleAt(vnetns.NsHandle(ns.Fd()))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	l, err := h.LinkByName(ifname)
+	if err != nil {
+		return fmt.Errorf("prevResult lists %q: %w", ifname, err)
+	}
+	if want := prev.Interfaces[idx].Mac; want != "" && !strings.EqualFold(l.Attrs().HardwareAddr.String(), want) {
+		return fmt.Errorf("%q has mac %s; prevResult says %s", ifname, l.Attrs().HardwareAddr, want)
+	}
+	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+	if err != nil {
+		return err
+	}
+	for _, ip := range prev.IPs {
+		if ip.Interface == nil || *ip.Interface != idx {
+			continue
+		}
+		if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IPNet.String() == ip.Address.String() }) {
+			return fmt.Errorf("%q lacks %s, which prevResult lists", ifname, ip.Address.String())
 		}
 	}
 	return nil
