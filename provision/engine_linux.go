@@ -262,6 +262,11 @@ func Stop(ctx context.Context, name string, opt Options) error {
 		return err
 	}
 	st, err := readState(l.d, name)
+	if errors.Is(err, ErrCorruptState) && opt.Force {
+		err = forceClean(ctx, name, l.d, opt)
+		l.unlock(err == nil)
+		return err
+	}
 	if err != nil || st == nil {
 		l.unlock(err == nil)
 		return err

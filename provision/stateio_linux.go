@@ -54,7 +54,7 @@ func readState(d *safefile.Dir, name string) (*State, error) {
 	}
 	st, err := parseState(name, b)
 	if err != nil {
-		return nil, fmt.Errorf("reading state of %q: %s: %w", name, statePath(name), err)
+		return nil, fmt.Errorf("reading state of %q: %s: %w: %w", name, statePath(name), ErrCorruptState, err)
 	}
 	return st, nil
 }
