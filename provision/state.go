@@ -95,6 +95,13 @@ func parseState(name string, b []byte) (*State, error) {
 		return nil, errors.New("no spec")
 	}
 	st.Spec.Name = name
+	// Names that become paths are checked again: a state file is input too.
+	if st.Spec.HostNetns != "" && ValidName(st.Spec.HostNetns) != nil {
+		return nil, fmt.Errorf("host_netns %q is not a namespace name", st.Spec.HostNetns)
+	}
+	if f := st.Spec.NetnsFile; f != "" && (!filepath.IsAbs(f) || filepath.Clean(f) != f) {
+		return nil, fmt.Errorf("netns_file %q is not a clean absolute path", f)
+	}
 	switch {
 	case st.Format == 0 && st.Version == 1:
 		return legacyState(&st), nil
