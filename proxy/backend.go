@@ -70,7 +70,7 @@ func newBackend(b *Backend) *backend {
 	}
 	for _, s := range b.Servers {
 		addr, _ := parseServerAddr(s.Address)
-		iv, _ := durationOr(s.CheckInterval, defaultCheckInterval)
+		iv, _ := durationIn(s.CheckInterval, defaultCheckInterval, minCheckInterval, maxTimer) // validated
 		be.servers = append(be.servers, &server{name: s.Name, addr: addr, ns: s.Namespace, check: s.Check, interval: iv})
 	}
 	return be
