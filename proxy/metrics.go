@@ -25,10 +25,11 @@ const (
 	refusedHeaderTimeout
 	refusedBadHeader
 	refusedMaxConns // accept loop found every max_connections slot taken
+	refusedLoop     // the destination was one of our own listeners
 	nRefusals
 )
 
-var refusalNames = [nRefusals]string{"unknown_namespace", "untrusted_source", "header_timeout", "bad_header", "max_connections"}
+var refusalNames = [nRefusals]string{"unknown_namespace", "untrusted_source", "header_timeout", "bad_header", "max_connections", "loop"}
 
 type frontendStats struct {
 	current, total    atomic.Int64
