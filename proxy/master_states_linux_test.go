@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"context"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// addTestNS makes namespace name (again) with lo up; the test removes it
+// itself or through newTestNS's cleanup.
+func addTestNS(t *testing.T, name string) {
+	t.Helper()
+	for _, args := range [][]string{{"netns", "add", name}, {"-n", name, "link", "set", "lo", "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+func delTestNS(t *testing.T, name string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del %s: %v: %s", name, err, out)
+	}
+}
+
+// echoWorks connects to 127.0.0.1:port in ns and checks one echo.
+func echoWorks(tbl *nsTable, ns string, port uint16) error {
+	c, err := tbl.dialIn(context.Background(), ns, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port), netip.Addr{}, false, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	return echoOnce(c, []byte("ping"))
+}
+
+// TestReloadDuringBackoff: the worker dies and cannot start again (the
+// namespace its server lives in is gone), so the master backs off. A
+// SIGHUP with a config that still fails is reported and the backoff goes
+// on; one with a fixed config starts a worker at once; SIGTERM during the
+// backoff stops the master at once.
+func TestReloadDuringBackoff(t *testing.T) {
+	skipUnlessRoot(t)
+	ns := newTestNS(t)
+	gone := "npt-gone-" + ns[4:]
+	addTestNS(t, gone)
+	tbl := testNS(t, ns)
+	echo := serveOn(t, listenInNS(t, tbl, ns, "127.0.0.1:0"), echoServer)
+	broken := reloadConfig(ns, echo.addr(), "", 8091) + "[[backend.server]]\nname = \"elsewhere\"\nnamespace = \"" + gone + "\"\naddress = \"127.0.0.1:1\"\n"
+	m := startMaster(t, broken)
+	if err := echoWorks(tbl, ns, 8091); err != nil {
+		t.Fatalf("before: %v", err)
+	}
+	delTestNS(t, gone)
+	pid := workerPID.FindStringSubmatch(m.log.String())[1]
+	exec.Command("kill", "-KILL", pid).Run()
+	m.log.waitLog(t, `no such file or directory`)
+	time.Sleep(1500 * time.Millisecond) // the backoff has grown past a second
+
+	m.reload(t, `"msg":"reload failed; still restarting the worker with the last good config"`)
+	m.log.waitLog(t, `"msg":"restarting worker"`)
+
+	m.write(t, reloadConfig(ns, echo.addr(), "", 8091))
+	start := time.Now()
+	m.reload(t, `"msg":"reloaded"`)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("worker started %v after SIGHUP; want at once", d)
+	}
+	if err := echoWorks(tbl, ns, 8091); err != nil {
+		t.Errorf("after the fixed reload: %v", err)
+	}
+
+	// Backing off again (same broken namespace), SIGTERM must be prompt.
+	addTestNS(t, gone)
+	m.write(t, broken)
+	m.reload(t, `"msg":"reloaded"`)
+	delTestNS(t, gone)
+	pid = workerPID.FindAllStringSubmatch(m.log.String(), -1)[2][1]
+	exec.Command("kill", "-KILL", pid).Run()
+	m.log.waitLog(t, `"msg":"restarting worker"`)
+	start = time.Now()
+	m.stop(t)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("master stopped %v after SIGTERM during backoff; want at once", d)
+	}
+}
+
+// TestReloadRecreatedNamespace: the listener's namespace is deleted and
+// made again under the same name; a reload binds in the new one (and
+// says so) and its clients are served.
+func TestReloadRecreatedNamespace(t *testing.T) {
+	skipUnlessRoot(t)
+	front, back := newTestNS(t), newTestNS(t)
+	tbl := testNS(t, back)
+	echo := serveOn(t, listenInNS(t, tbl, back, "127.0.0.1:0"), echoServer)
+	cfg := strings.Replace(reloadConfig(front, echo.addr(), "", 8092), "namespace = \""+front+"\"\naddress", "namespace = \""+back+"\"\naddress", 1)
+	m := startMaster(t, cfg)
+	old := testNS(t, front)
+	if err := echoWorks(old, front, 8092); err != nil {
+		t.Fatalf("before: %v", err)
+	}
+	delTestNS(t, front)
+	addTestNS(t, front)
+	fresh := testNS(t, front)
+	if err := echoWorks(fresh, front, 8092); err == nil {
+		t.Fatal("the new namespace is served before the reload: the test shows nothing")
+	}
+	m.reload(t, `"msg":"reloaded"`)
+	m.log.waitLog(t, `"msg":"namespace was re-created; binding in the new one","role":"master","namespace":"`+front+`"`)
+	if !strings.Contains(m.log.String(), `"new":1`) {
+		t.Error(`reload did not bind a new listener ("new":1)`)
+	}
+	if err := echoWorks(fresh, front, 8092); err != nil {
+		t.Errorf("client in the re-created namespace: %v", err)
+	}
+}
