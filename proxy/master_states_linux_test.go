@@ -2,9 +2,12 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -25,6 +28,14 @@ func delTestNS(t *testing.T, name string) {
 	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns del %s: %v: %s", name, err, out)
 	}
+}
+
+// echoNS is a throwaway namespace with an echo server on loopback.
+func echoNS(t *testing.T) (string, *nsTable, *testServer) {
+	t.Helper()
+	ns := newTestNS(t)
+	tbl := testNS(t, ns)
+	return ns, tbl, serveOn(t, listenInNS(t, tbl, ns, "127.0.0.1:0"), echoServer)
 }
 
 // echoWorks connects to 127.0.0.1:port in ns and checks one echo.
@@ -114,5 +125,59 @@ func TestReloadRecreatedNamespace(t *testing.T) {
 	}
 	if err := echoWorks(fresh, front, 8092); err != nil {
 		t.Errorf("client in the re-created namespace: %v", err)
+	}
+}
+
+// TestScrapesAcrossReloads: metrics scrapes in a loop through 20 reloads;
+// not one may fail. The old worker used to close connections it had just
+// accepted (7 of 1,667 scrapes failed).
+func TestScrapesAcrossReloads(t *testing.T) {
+	skipUnlessRoot(t)
+	if testing.Short() {
+		t.Skip("scrapes for seconds")
+	}
+	const scrapers, reloads = 4, 20
+	ns, tbl, echo := echoNS(t)
+	cfg := reloadConfig(ns, echo.addr(), "127.0.0.1:9103", 8094)
+	m := startMaster(t, cfg)
+	stop := make(chan struct{})
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range scrapers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, err := tbl.dialIn(context.Background(), ns, netip.MustParseAddrPort("127.0.0.1:9103"), netip.Addr{}, false, 2*time.Second)
+				if err == nil {
+					_, err = scrapeErr(c)
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	for i := range reloads {
+		time.Sleep(250 * time.Millisecond)
+		m.write(t, strings.Replace(cfg, `"10s"`, fmt.Sprintf(`"%ds"`, 10+i%2), 1))
+		m.reload(t, `"msg":"reloaded"`)
+	}
+	time.Sleep(250 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d reloads: %d scrapes ok, %d failed", reloads, ok.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d scrapes failed; want 0 (first: %v)", failed.Load(), firstErr.Load())
+	}
+	if ok.Load() < reloads*scrapers {
+		t.Errorf("only %d scrapes: the load did not run", ok.Load())
 	}
 }

@@ -185,18 +185,27 @@ func (p *Proxy) Serve(ctx context.Context) error {
 			loops.Go(func() { p.acceptLoop(ctx, fe, ln) })
 		}
 	}
+	var ms *metricsServer
 	if p.metrics != nil {
-		loops.Go(func() { p.serveMetrics(ctx, p.metrics) })
+		ms = p.newMetricsServer(p.metrics)
+		go p.serveMetrics(ms)
 	}
 	p.log.Info("started", "frontends", len(p.frontends), "backends", len(p.backends), "generation", p.opts.Generation)
 	if p.opts.Ready != nil {
 		p.opts.Ready()
 	}
 	<-ctx.Done()
+	scrapes := make(chan struct{})
+	go func() { // in step with the connections' drain, not after it
+		if ms != nil {
+			ms.drain(p.set.grace)
+		}
+		close(scrapes)
+	}()
 	p.closeListeners()
 	loops.Wait()
 	drained := make(chan struct{})
-	go func() { p.conns.Wait(); close(drained) }()
+	go func() { p.conns.Wait(); <-scrapes; close(drained) }()
 	p.log.Info("stopping", "connections", p.active(), "grace", p.set.grace)
 	select {
 	case <-drained:
