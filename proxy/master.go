@@ -36,6 +36,10 @@ type Master struct {
 	draining []*worker
 }
 
+// WorkerArgv0 is a worker's argv[0], so ps and the journal show its role;
+// the command names its process "netns-proxy" as well.
+const WorkerArgv0 = "netns-proxy: worker"
+
 type worker struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when it has exited
@@ -222,6 +226,7 @@ func (m *Master) start(ctx context.Context, text []byte, files map[string]*os.Fi
 	}
 	keys := slices.Sorted(maps.Keys(files))
 	cmd := exec.Command("/proc/self/exe", m.Args...)
+	cmd.Args[0] = WorkerArgv0
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = workerAttr()
 	cmd.ExtraFiles = []*os.File{readyW, cfgR}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -179,5 +182,38 @@ func TestScrapesAcrossReloads(t *testing.T) {
 	}
 	if ok.Load() < reloads*scrapers {
 		t.Errorf("only %d scrapes: the load did not run", ok.Load())
+	}
+}
+
+// TestWorkerName: the worker is called netns-proxy (comm), its argv[0]
+// says its role, and pgrep -x netns-proxy finds master and worker.
+func TestWorkerName(t *testing.T) {
+	skipUnlessRoot(t)
+	ns, _, echo := echoNS(t)
+	m := startMaster(t, reloadConfig(ns, echo.addr(), "", 8095))
+	worker := workerPID.FindStringSubmatch(m.log.String())[1]
+	master := strconv.Itoa(m.cmd.Process.Pid)
+	for pid, argv0 := range map[string]string{worker: WorkerArgv0, master: m.cmd.Path} {
+		comm, err := os.ReadFile("/proc/" + pid + "/comm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(comm)); got != "netns-proxy" {
+			t.Errorf("pid %s comm %q; want netns-proxy", pid, got)
+		}
+		cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		if got, _, _ := strings.Cut(string(cmdline), "\x00"); got != argv0 {
+			t.Errorf("pid %s argv[0] %q; want %q", pid, got, argv0)
+		}
+	}
+	if _, err := exec.LookPath("pgrep"); err != nil {
+		t.Skip("needs pgrep (procps) for the rest")
+	}
+	out, _ := exec.Command("pgrep", "-x", "netns-proxy").Output()
+	pids := strings.Fields(string(out))
+	for _, pid := range []string{master, worker} {
+		if !slices.Contains(pids, pid) {
+			t.Errorf("pgrep -x netns-proxy = %q; want it to list %s", pids, pid)
+		}
 	}
 }
