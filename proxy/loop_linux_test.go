@@ -73,7 +73,7 @@ func TestSelfLoopRefused(t *testing.T) {
 	}
 }
 
-func v2Header(t *testing.T, src, dst netip.AddrPort) string {
+func v2Header(t testing.TB, src, dst netip.AddrPort) string {
 	t.Helper()
 	f := proxyproto.TCP4
 	if dst.Addr().Is6() {
