@@ -217,3 +217,28 @@ func TestWorkerName(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopAfterReload: a listener a reload adds is one of our own at once:
+// a header naming it is refused by the new worker.
+func TestLoopAfterReload(t *testing.T) {
+	skipUnlessRoot(t)
+	ns, tbl, echo := echoNS(t)
+	cfg := func(binds string) string {
+		return fmt.Sprintf("[[frontend]]\nname = \"in\"\nnamespace = %q\nbind = [%s]\naccept_proxy = true\ntrusted_sources = [\"127.0.0.1\"]\nbackend = \"app\"\n"+
+			"[[backend]]\nname = \"app\"\n[[backend.server]]\nname = \"star\"\naddress = \"*\"\nnamespace = \"*\"\n", ns, binds)
+	}
+	m := startMaster(t, cfg(`"127.0.0.1:8096"`))
+	send := func(dst string) string {
+		got, _ := roundTrip(t, dialInNS(tbl, ns, "127.0.0.1:8096"), fmt.Sprintf("PROXY TCP4 127.0.0.1 %s 1 %s\r\nping", strings.Split(dst, ":")[0], strings.Split(dst, ":")[1]))
+		return got
+	}
+	if got := send(echo.addr()); got != "ping" {
+		t.Fatalf("to the echo server: got %q; want %q", got, "ping")
+	}
+	m.write(t, cfg(`"127.0.0.1:8096", "127.0.0.1:8097"`))
+	m.reload(t, `"msg":"reloaded"`)
+	if got := send("127.0.0.1:8097"); got != "" {
+		t.Errorf("to the added listener: got %q; want the connection closed", got)
+	}
+	m.log.waitLog(t, `127.0.0.1:8097 in namespace \"`+ns+`\": destination is one of our own listeners`)
+}
