@@ -64,6 +64,7 @@ func TestMetricsFloodSparesFrontends(t *testing.T) {
 		t.Fatalf("only %d of %d flood connections made: the test shows nothing", made, helpers*each)
 	}
 	fds, _ := filepath.Glob("/proc/" + worker + "/fd/*")
+	t.Logf("the worker holds %d descriptors", len(fds))
 	if len(fds) > metricsMaxConns+100 {
 		t.Errorf("the worker holds %d descriptors during the flood; want about %d for metrics and a few more", len(fds), metricsMaxConns)
 	}
