@@ -61,7 +61,13 @@ func (c *Config) listenSpecs(t *nsTable) ([]listenSpec, error) {
 }
 
 func (sp listenSpec) listen(ns *nsTable) (*net.TCPListener, error) {
-	ln, err := ns.listenIn(sp.ns, sp.addr.String(), sp.transparent)
+	addr := sp.addr.String()
+	if sp.addr.Addr().IsUnspecified() {
+		// Go listens on 0.0.0.0 with a dual-stack socket, and with an IPv4
+		// one where the kernel has no IPv6 (where [::] would fail).
+		addr = fmt.Sprintf("0.0.0.0:%d", sp.addr.Port())
+	}
+	ln, err := ns.listenIn(sp.ns, addr, sp.transparent)
 	if err != nil {
 		return nil, fmt.Errorf("%s: binding %s in namespace %q: %w", sp.owner, sp.addr, sp.ns, err)
 	}

@@ -54,7 +54,7 @@ func (p *Proxy) newMetricsServer(ln net.Listener) *metricsServer {
 	return ms
 }
 
-// serve answers scrapes until drain.
+// serveMetrics answers scrapes until drain.
 func (p *Proxy) serveMetrics(ms *metricsServer) {
 	defer close(ms.served)
 	if err := ms.srv.Serve(ms.ln); err != nil && !errors.Is(err, net.ErrClosed) && err != http.ErrServerClosed {
