@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netns-daemon/netns-daemon/internal/nstest"
 	"github.com/netns-daemon/netns-daemon/proxy/proxyproto"
 )
 
@@ -21,6 +22,10 @@ func TestSelfLoopRefused(t *testing.T) {
 	for _, bind := range []string{"127.0.0.1:0", "[::]:0"} {
 		t.Run(bind, func(t *testing.T) {
 			ns := newTestNS(t)
+			// An address of the namespace besides loopback's; and every
+			// address binds, so a probe bind could not tell local from not.
+			nstest.IP(t, "-n", ns, "addr", "add", "10.55.0.1/32", "dev", "lo")
+			nstest.Sh(t, ns, "echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind")
 			tbl := testNS(t, ns)
 			echo := serveOn(t, listenInNS(t, tbl, ns, "127.0.0.1:0"), reportServer)
 			r := startProxy(t, fmt.Sprintf("[defaults]\nmax_connections = 20\n"+
@@ -40,6 +45,7 @@ func TestSelfLoopRefused(t *testing.T) {
 			if bind == "[::]:0" {
 				loops = append(loops,
 					fmt.Sprintf("PROXY TCP4 127.0.0.1 127.0.0.9 1 %d\r\n", port), // all of 127/8 is local
+					fmt.Sprintf("PROXY TCP4 127.0.0.1 10.55.0.1 1 %d\r\n", port),
 					v2Header(t, netip.MustParseAddrPort("[::1]:1"), netip.AddrPortFrom(netip.IPv6Loopback(), port)))
 			}
 			for _, h := range loops {
