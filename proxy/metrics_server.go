@@ -121,3 +121,12 @@ func (c *slotConn) Close() error {
 	})
 	return err
 }
+
+// CloseWrite keeps http.Server's careful close (FIN, a pause, then close)
+// for errors it answers, so the peer reads the answer rather than a RST.
+func (c *slotConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
