@@ -104,8 +104,13 @@ func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
 	srv, sc, err := p.connect(fe.backend, s)
 	s.connect = time.Since(s.start)
 	if err != nil {
+		term := err.Error()
+		if errors.Is(err, errLoop) {
+			fe.stats.refused[refusedLoop].Add(1)
+			term = "refused: " + term
+		}
 		c.Close()
-		p.finish(s, err.Error(), slog.LevelWarn)
+		p.finish(s, term, slog.LevelWarn)
 		return
 	}
 	s.srv = srv

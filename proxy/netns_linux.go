@@ -122,3 +122,21 @@ func (t *nsTable) socketIn(ns string, open func(controlFunc) error) error {
 	}
 	return err
 }
+
+// id is the identity of namespace ns ("" = the proxy's own) as opened:
+// the device and inode of its nsfs file, which a namespace made again
+// under the same name does not share.
+func (t *nsTable) id(ns string) (string, error) {
+	fd, ok := t.fds[ns]
+	if ns == "" {
+		fd, ok = t.self, true
+	}
+	if !ok {
+		return "", fmt.Errorf("identifying namespace %q: not opened at start", ns)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", fmt.Errorf("identifying namespace %q: %w", ns, err)
+	}
+	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
+}

@@ -31,3 +31,10 @@ func (t *nsTable) socketIn(ns string, open func(controlFunc) error) error {
 	}
 	return open(nil)
 }
+
+func (t *nsTable) id(ns string) (string, error) {
+	if ns != "" {
+		return "", fmt.Errorf("identifying namespace %q: %w", ns, errNoNetns)
+	}
+	return "self", nil
+}

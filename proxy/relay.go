@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -123,4 +124,13 @@ func (r *relay) fail(reason string) {
 func (r *relay) wakeParked() {
 	r.c2s.wakeClosed()
 	r.s2c.wakeClosed()
+}
+
+// passReset makes the coming close of c an abort (SO_LINGER 0: a RST, not
+// a FIN) when err says the other side was reset, so that a reset reaches
+// the far end as a reset rather than as a clean EOF.
+func passReset(c *net.TCPConn, err error) {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		c.SetLinger(0)
+	}
 }

@@ -90,6 +90,7 @@ func (h *half) move() (int64, error) {
 			pipes.put(p)
 		}
 		if m.inErr != nil {
+			passReset(h.dst, m.inErr)
 			return 0, fmt.Errorf("reading: %w", m.inErr)
 		}
 		return 0, nil
@@ -102,6 +103,7 @@ func (h *half) move() (int64, error) {
 		err = m.outErr
 	}
 	if err != nil {
+		passReset(h.src, err)
 		return moved, fmt.Errorf("writing: %w", err)
 	}
 	return moved, nil
