@@ -30,11 +30,12 @@ func TestRPFilterKeysOfOddNames(t *testing.T) {
 			t.Errorf("%q: %v", n, err)
 			continue
 		}
-		for _, sc := range sysctls(s) {
-			if why := sysctlKeyProblem(sc.key); why != "" {
-				t.Errorf("%q: key %q refused: %s", n, sc.key, why)
+		for _, o := range sysctlObjects(s) {
+			key := o.(sysctlObj).Key
+			if why := sysctlKeyProblem(key); why != "" {
+				t.Errorf("%q: key %q refused: %s", n, key, why)
 			}
-			if p := sysctlPath(sc.key); !strings.HasPrefix(p, "/proc/sys/net/ipv4/conf/") || strings.Count(p, "/") != 7 {
+			if p := sysctlPath(key); !strings.HasPrefix(p, "/proc/sys/net/ipv4/conf/") || strings.Count(p, "/") != 7 {
 				t.Errorf("%q: path %q; want /proc/sys/net/ipv4/conf/NAME/rp_filter", n, p)
 			}
 		}
