@@ -44,7 +44,7 @@ func forceClean(ctx context.Context, name string, d *safefile.Dir, opt Options) 
 			}
 		}
 		etc.Close()
-		(dirObj{}).remove(k, &record{})
+		_ = (dirObj{}).remove(k, &record{}) // warns itself
 	}
 	k.warn("hairpin shims in the host namespace, if any, are left: without the state they cannot be told from another's")
 	return removeState(d, name)

@@ -158,7 +158,7 @@ func (m *Master) reload(ctx context.Context, cur *worker) *worker {
 		return cur
 	}
 	if cur != nil {
-		cur.cmd.Process.Signal(syscall.SIGTERM) // stops accepting, drains up to grace
+		_ = cur.cmd.Process.Signal(syscall.SIGTERM) // stops accepting, drains up to grace
 		m.draining = append(slices.DeleteFunc(m.draining, exited), cur)
 	}
 	for k, f := range m.files {
@@ -203,7 +203,7 @@ func (m *Master) stop(cur *worker) {
 		ws = append(ws, cur)
 	}
 	for _, w := range ws {
-		w.cmd.Process.Signal(syscall.SIGTERM)
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	for _, w := range ws {
 		<-w.done
@@ -243,9 +243,9 @@ func (m *Master) start(ctx context.Context, text []byte, files map[string]*os.Fi
 		cfgW.Close()
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}
-	go func() { cfgW.Write(text); cfgW.Close() }()
+	go func() { _, _ = cfgW.Write(text); cfgW.Close() }()
 	w := &worker{cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(w.done) }()
+	go func() { _ = cmd.Wait(); close(w.done) }()
 	ready := make(chan error, 1)
 	go func() {
 		line, err := bufio.NewReader(readyR).ReadString('\n')
@@ -266,7 +266,7 @@ func (m *Master) start(ctx context.Context, text []byte, files map[string]*os.Fi
 		err = errors.New("stopping")
 	}
 	if err != nil {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		<-w.done
 		return nil, fmt.Errorf("starting worker (pid %d): %w (%s)", cmd.Process.Pid, err, cmd.ProcessState)
 	}

@@ -127,7 +127,7 @@ func scrapeErr(c net.Conn) (map[string]int64, error) {
 		i := strings.LastIndexByte(line, ' ')
 		var v int64
 		if _, err := fmt.Sscan(line[i+1:], &v); err != nil {
-			return nil, fmt.Errorf("metrics line %q: %v", line, err)
+			return nil, fmt.Errorf("metrics line %q: %w", line, err)
 		}
 		out[line[:i]] = v
 	}

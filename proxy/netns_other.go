@@ -23,7 +23,6 @@ func openNamespaces(names []string) (*nsTable, error) {
 
 func (t *nsTable) close() {}
 
-
 func (t *nsTable) socketIn(ns string, open func(controlFunc) error) error {
 	if ns != "" {
 		return fmt.Errorf("entering namespace %q: %w", ns, errNoNetns)

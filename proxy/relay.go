@@ -48,7 +48,7 @@ func (r *relay) newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name
 	// Field by field: the mover's lock may already be in use by closeAll.
 	h.dst, h.src, h.raw, h.dstRaw = dst, src, raw, dstRaw
 	h.idle, h.name, h.timeout = idle, name, timeout
-	h.mover.init(h)
+	h.init(h)
 	return nil
 }
 
@@ -131,6 +131,6 @@ func (r *relay) wakeParked() {
 // the far end as a reset rather than as a clean EOF.
 func passReset(c *net.TCPConn, err error) {
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		c.SetLinger(0)
+		_ = c.SetLinger(0)
 	}
 }

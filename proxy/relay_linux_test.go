@@ -82,7 +82,7 @@ func TestParkedConnections(t *testing.T) {
 	}
 	for i, c := range conns[n/2:] {
 		c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		if _, err := c.Read(buf); err != io.EOF {
+		if _, err := c.Read(buf); !errors.Is(err, io.EOF) {
 			t.Errorf("parked conn %d after grace: %v; want EOF", i, err)
 		}
 	}

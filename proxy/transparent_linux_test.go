@@ -38,7 +38,7 @@ func newTransparentNet(t *testing.T, tproxyPort int) *transparentNet {
 		cmd := exec.Command("sh", transparentScript, action, n.p)
 		cmd.Env = append(os.Environ(), fmt.Sprintf("TPROXY_PORT=%d", tproxyPort), "TPROXY_DST=10.9.9.9/32", "TPROXY_DPORT=80")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s %s: %v: %s", transparentScript, action, err, out)
+			return fmt.Errorf("%s %s: %w: %s", transparentScript, action, err, out)
 		}
 		return nil
 	}

@@ -18,6 +18,6 @@ func init() {
 		return
 	}
 	if name, err := unix.BytePtrFromString("netns-proxy"); err == nil {
-		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
 	}
 }
