@@ -5,7 +5,7 @@ SBINDIR ?= $(PREFIX)/sbin
 BINS    := netns-daemon-start netns-daemon-stop netns-daemon-status netns-proxy
 BIN     := bin
 
-.PHONY: all build test deps demo bench install uninstall clean vet
+.PHONY: all build test deps demo bench install uninstall clean vet lint
 
 all: build
 
@@ -18,6 +18,10 @@ build:
 vet:
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
+
+# errcheck, errorlint, staticcheck, unused, gocyclo (.golangci.yml).
+lint:
+	./scripts/lint.sh
 
 # Root tests create throwaway namespaces and run real haproxy/nft; without
 # root they skip with a reason. CI installs their tools through `make deps`.

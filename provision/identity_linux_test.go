@@ -178,6 +178,9 @@ func TestCorruptStateNamesTheFile(t *testing.T) {
 		"no spec":   `{"format":2}`,
 		"future":    `{"format":9,"spec":{}}`,
 		"bad kind":  `{"format":2,"spec":{},"records":[{"kind":"wormhole"}]}`,
+		"null obj":  `{"format":2,"spec":{},"records":[{"kind":"netns","obj":null},null]}`,
+		"host path": `{"format":2,"spec":{"host_netns":"../../proc/1/ns/net"},"records":[]}`,
+		"ns path":   `{"format":2,"spec":{"netns_file":"/run/netns/../../proc/1/ns/net"},"records":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			n := newName()

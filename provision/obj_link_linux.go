@@ -158,6 +158,10 @@ func (l linkObj) remove(k *kernel, r *record) error {
 	}
 	in := findLink(v, r.Index, l.Name)
 	if in == nil {
+		if other := v.byName[l.Name]; other != nil {
+			k.warn(fmt.Sprintf("%q in namespace %q is not the link start made (ifindex %d, made %d): left alone",
+				l.Name, k.n.ns, other.Attrs().Index, r.Index))
+		}
 		return nil
 	}
 	h, _ := k.nl()

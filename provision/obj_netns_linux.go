@@ -75,7 +75,7 @@ func (o nsObj) create(k *kernel, r *record) error {
 		return nil
 	})
 	if err != nil {
-		d.Remove(k.n.ns)
+		_ = d.Remove(k.n.ns)
 		return err
 	}
 	ns, err := k.netns()
