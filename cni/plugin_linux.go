@@ -70,7 +70,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 	undo := func(err error) error {
 		if ipam != nil {
 			if derr := invoke.DelegateDel(ctx, c.IPAM.Type, args.StdinData, nil); derr != nil {
-				err = fmt.Errorf("%w (releasing the IPAM address also failed: %v)", err, derr)
+				err = fmt.Errorf("%w (releasing the IPAM address also failed: %w)", err, derr)
 			}
 		}
 		removeRecord(a)
@@ -99,7 +99,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		err = withCode(fmt.Errorf("reading back %q: %w", a.IfName, err))
 		if serr := provision.Stop(ctx, spec.Name, provision.Options{}); serr != nil {
-			err = fmt.Errorf("%w (undoing also failed: %v)", err, serr)
+			err = fmt.Errorf("%w (undoing also failed: %w)", err, serr)
 		}
 		return undo(err)
 	}

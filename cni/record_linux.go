@@ -70,7 +70,7 @@ func claim(ctx context.Context, a attachment, ns xnetns.ID) error {
 
 func removeRecord(a attachment) {
 	if d, err := safefile.OpenDir(StateDir); err == nil {
-		d.Remove(a.recordFile())
+		_ = d.Remove(a.recordFile()) // best effort: a record without state is collected by GC
 		d.Close()
 	}
 }

@@ -1,6 +1,7 @@
 package cni
 
 import (
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -20,7 +21,8 @@ func hostSnapshot(t *testing.T) string {
 	} {
 		out, err := exec.Command(c[0], c[1:]...).Output()
 		if err != nil {
-			if _, missing := err.(*exec.Error); missing {
+			var missing *exec.Error
+			if errors.As(err, &missing) {
 				continue
 			}
 			t.Fatalf("%s: %v", strings.Join(c, " "), err)

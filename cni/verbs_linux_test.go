@@ -40,62 +40,8 @@ func TestAddCheckDelDel(t *testing.T) {
 			if rout.CNIVersion != v {
 				t.Errorf("cniVersion: got %q; want %q", rout.CNIVersion, v)
 			}
-			for _, r := range []result{rin, rout} {
-				if len(r.Interfaces) != 2 || r.Interfaces[1].Sandbox != "/run/netns/"+e.ctr || r.Interfaces[0].Sandbox != "" {
-					t.Fatalf("interfaces: got %+v; want the host peer, then the sandbox interface", r.Interfaces)
-				}
-				for _, ifc := range r.Interfaces {
-					if ifc.Mac == "" {
-						t.Errorf("interface %q has no mac", ifc.Name)
-					}
-				}
-				for _, ip := range r.IPs {
-					if ip.Interface == nil || *ip.Interface != 1 {
-						t.Errorf("ips[%s].interface: got %v; want 1", ip.Address, ip.Interface)
-					}
-				}
-			}
-			if got := rin.Interfaces[1].Mac; got != "02:00:00:00:10:05" {
-				t.Errorf("inbound mac: got %q; want the configured one", got)
-			}
-			if got := ipIn(t, e.ctr, "-o", "link", "show", "in0"); !strings.Contains(got, "02:00:00:00:10:05") {
-				t.Errorf("in0: got %q; want mac 02:00:00:00:10:05", got)
-			}
-			if len(rout.IPs) != 2 || rout.IPs[0].Address != "10.20.0.5/24" || rout.IPs[0].Gateway != "10.20.0.1" {
-				t.Errorf("outbound ips: got %+v", rout.IPs)
-			}
-			var dsts []string
-			for _, r := range rout.Routes {
-				dsts = append(dsts, r.Dst+" via "+r.GW)
-			}
-			if want := []string{"10.99.0.0/16 via 10.20.0.1", "0.0.0.0/0 via 10.20.0.1", "::/0 via fd00:20::1"}; !slices.Equal(dsts, want) {
-				t.Errorf("routes: got %v; want %v", dsts, want)
-			}
-			if len(rout.DNS.Nameservers) != 1 || rout.DNS.Nameservers[0] != "10.20.0.53" {
-				t.Errorf("dns: got %+v; want nameserver 10.20.0.53", rout.DNS)
-			}
-
-			// the kernel: the only default routes via out0, rp_filter, sysctl, MTU
-			if got := defaults(t, e.ctr); len(got) != 2 || !strings.Contains(got[0], "via 10.20.0.1 dev out0") || !strings.Contains(got[1], "via fd00:20::1 dev out0") {
-				t.Errorf("default routes: got %q; want one each via out0", got)
-			}
-			if got := ipIn(t, e.ctr, "-br", "addr", "show", "in0"); !strings.Contains(got, "10.10.0.5/24") {
-				t.Errorf("in0: got %q; want 10.10.0.5/24", got)
-			}
-			if got := ipIn(t, e.ctr, "-o", "link", "show", "out0"); !strings.Contains(got, "mtu 1400") {
-				t.Errorf("out0: got %q; want mtu 1400", got)
-			}
-			for key, want := range map[string]string{"net.ipv4.conf.in0.rp_filter": "2", "net.ipv4.conf.out0.rp_filter": "1", "net.ipv4.conf.out0.arp_notify": "1"} {
-				if got := sysctlIn(t, e.ctr, key); got != want {
-					t.Errorf("%s: got %s; want %s", key, got, want)
-				}
-			}
-			if got := ipIn(t, e.host, "-br", "addr", "show", rin.Interfaces[0].Name); !strings.Contains(got, "10.10.0.1/24") {
-				t.Errorf("inbound peer: got %q; want 10.10.0.1/24", got)
-			}
-			if _, err := os.Stat("/etc/netns/" + attachment{Network: "cnitest-out", ContainerID: e.id, IfName: "out0"}.name()); err == nil {
-				t.Errorf("an /etc/netns directory was made: dns belongs in the result")
-			}
+			assertResults(t, e, rin, rout)
+			assertKernel(t, e, rin)
 
 			if v >= "0.4.0" {
 				check := func(c call, prev string) call { c.cmd, c.conf = "CHECK", withPrev(t, c.conf, prev); return c }
@@ -119,5 +65,70 @@ func TestAddCheckDelDel(t *testing.T) {
 				t.Errorf("conf.all.rp_filter after DEL: got %s; want %s as before ADD", got, allBefore)
 			}
 		})
+	}
+}
+
+// assertResults checks the results of the inbound and outbound ADD.
+func assertResults(t *testing.T, e *env, rin, rout result) {
+	t.Helper()
+	for _, r := range []result{rin, rout} {
+		if len(r.Interfaces) != 2 || r.Interfaces[1].Sandbox != "/run/netns/"+e.ctr || r.Interfaces[0].Sandbox != "" {
+			t.Fatalf("interfaces: got %+v; want the host peer, then the sandbox interface", r.Interfaces)
+		}
+		for _, ifc := range r.Interfaces {
+			if ifc.Mac == "" {
+				t.Errorf("interface %q has no mac", ifc.Name)
+			}
+		}
+		for _, ip := range r.IPs {
+			if ip.Interface == nil || *ip.Interface != 1 {
+				t.Errorf("ips[%s].interface: got %v; want 1", ip.Address, ip.Interface)
+			}
+		}
+	}
+	if got := rin.Interfaces[1].Mac; got != "02:00:00:00:10:05" {
+		t.Errorf("inbound mac: got %q; want the configured one", got)
+	}
+	if got := ipIn(t, e.ctr, "-o", "link", "show", "in0"); !strings.Contains(got, "02:00:00:00:10:05") {
+		t.Errorf("in0: got %q; want mac 02:00:00:00:10:05", got)
+	}
+	if len(rout.IPs) != 2 || rout.IPs[0].Address != "10.20.0.5/24" || rout.IPs[0].Gateway != "10.20.0.1" {
+		t.Errorf("outbound ips: got %+v", rout.IPs)
+	}
+	var dsts []string
+	for _, r := range rout.Routes {
+		dsts = append(dsts, r.Dst+" via "+r.GW)
+	}
+	if want := []string{"10.99.0.0/16 via 10.20.0.1", "0.0.0.0/0 via 10.20.0.1", "::/0 via fd00:20::1"}; !slices.Equal(dsts, want) {
+		t.Errorf("routes: got %v; want %v", dsts, want)
+	}
+	if len(rout.DNS.Nameservers) != 1 || rout.DNS.Nameservers[0] != "10.20.0.53" {
+		t.Errorf("dns: got %+v; want nameserver 10.20.0.53", rout.DNS)
+	}
+}
+
+// assertKernel checks the container and host namespaces after both ADDs.
+func assertKernel(t *testing.T, e *env, rin result) {
+	t.Helper()
+	// the kernel: the only default routes via out0, rp_filter, sysctl, MTU
+	if got := defaults(t, e.ctr); len(got) != 2 || !strings.Contains(got[0], "via 10.20.0.1 dev out0") || !strings.Contains(got[1], "via fd00:20::1 dev out0") {
+		t.Errorf("default routes: got %q; want one each via out0", got)
+	}
+	if got := ipIn(t, e.ctr, "-br", "addr", "show", "in0"); !strings.Contains(got, "10.10.0.5/24") {
+		t.Errorf("in0: got %q; want 10.10.0.5/24", got)
+	}
+	if got := ipIn(t, e.ctr, "-o", "link", "show", "out0"); !strings.Contains(got, "mtu 1400") {
+		t.Errorf("out0: got %q; want mtu 1400", got)
+	}
+	for key, want := range map[string]string{"net.ipv4.conf.in0.rp_filter": "2", "net.ipv4.conf.out0.rp_filter": "1", "net.ipv4.conf.out0.arp_notify": "1"} {
+		if got := sysctlIn(t, e.ctr, key); got != want {
+			t.Errorf("%s: got %s; want %s", key, got, want)
+		}
+	}
+	if got := ipIn(t, e.host, "-br", "addr", "show", rin.Interfaces[0].Name); !strings.Contains(got, "10.10.0.1/24") {
+		t.Errorf("inbound peer: got %q; want 10.10.0.1/24", got)
+	}
+	if _, err := os.Stat("/etc/netns/" + attachment{Network: "cnitest-out", ContainerID: e.id, IfName: "out0"}.name()); err == nil {
+		t.Errorf("an /etc/netns directory was made: dns belongs in the result")
 	}
 }
