@@ -31,8 +31,7 @@ func TestContainerd(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, "opt-up/cni/bin", filepath.Base(p)), b, 0o755)
 	}
-	conflist := `{"cniVersion":"1.0.0","name":"cnitest-ctr","plugins":[
-		{"type":"netns-daemon-cni","role":"outbound","addresses":["10.83.0.5/24"],"gateway":"10.83.0.1","sysctl":{"net.ipv4.conf.eth0.arp_notify":"1"}}]}`
+	conflist := example(t, "containerd/10-app.conflist", `"app"`, `"cnitest-ctr"`)
 	os.WriteFile(filepath.Join(dir, "etc-up/cni/net.d/10-cnitest-ctr.conflist"), []byte(conflist), 0o644)
 	sock := filepath.Join(dir, "containerd.sock")
 	os.WriteFile(filepath.Join(dir, "config.toml"), []byte(fmt.Sprintf(`version = 2

@@ -118,13 +118,14 @@ func waitClean(t *testing.T, host string, nets ...string) {
 // inside a throwaway namespace that plays the host, on an inbound and an
 // outbound network of this plugin.
 func TestPodman(t *testing.T) {
+	t.Logf("(the conflists are examples/cni/podman's)")
 	e := newEnv(t)
 	needTools(t, "podman", "runc", "nsenter")
 	untouched(t)
 	dir := t.TempDir()
 	root := busyboxRoot(t, dir)
 	leftovers(t, "/sys/fs/cgroup/*/libpod_parent", "/sys/fs/cgroup/libpod_parent", "/var/lib/containers/cache", "/run/runc",
-		"/var/lib/cni/results/cnitest-pod-*")
+		"/var/lib/cni/results/cnitest-pod-*", "/var/lib/cni/networks/cnitest-pod-*")
 	netd := filepath.Join(dir, "net.d")
 	os.MkdirAll(netd, 0o755)
 	files := map[string]string{
@@ -143,10 +144,9 @@ events_logfile_path = %q
 tmp_dir = %q
 `, pluginDir, netd, filepath.Join(dir, "events.log"), filepath.Join(dir, "tmp")),
 		"storage.conf": fmt.Sprintf("[storage]\ndriver = \"vfs\"\ngraphroot = %q\nrunroot = %q\n", filepath.Join(dir, "root"), filepath.Join(dir, "run")),
-		"net.d/cnitest-pod-in.conflist": `{"cniVersion":"1.0.0","name":"cnitest-pod-in","plugins":[
-			{"type":"netns-daemon-cni","role":"inbound","addresses":["10.81.0.5/24"],"peer_addresses":["10.81.0.1/24"]}]}`,
-		"net.d/cnitest-pod-out.conflist": `{"cniVersion":"1.0.0","name":"cnitest-pod-out","plugins":[
-			{"type":"netns-daemon-cni","role":"outbound","addresses":["10.82.0.5/24"],"gateway":"10.82.0.1"}]}`,
+		// the shipped examples, under the test's network names
+		"net.d/cnitest-pod-in.conflist":  example(t, "podman/app-inbound.conflist", "app-inbound", "cnitest-pod-in"),
+		"net.d/cnitest-pod-out.conflist": example(t, "podman/app-outbound.conflist", "app-outbound", "cnitest-pod-out"),
 	}
 	for f, c := range files {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(c), 0o644); err != nil {
@@ -181,7 +181,7 @@ tmp_dir = %q
 
 	out := podman("", "run", "--rm", "--network", "cnitest-pod-in:interface_name=in0", "--network", "cnitest-pod-out:interface_name=out0",
 		"localhost/cnitest-busybox:latest", "sh", "-c",
-		"ip route; ip -4 addr; echo rp_filter=$(cat /proc/sys/net/ipv4/conf/in0/rp_filter)")
+		"ip route; ip -4 addr; cat /etc/resolv.conf; cd /proc/sys/net/ipv4/conf/in0; echo rp_filter=$(cat rp_filter) arp_ignore=$(cat arp_ignore)")
 	var defaults []string
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "default") {
@@ -191,10 +191,23 @@ tmp_dir = %q
 	if len(defaults) != 1 || defaults[0] != "default via 10.82.0.1 dev out0" {
 		t.Errorf("default routes inside: %q; want only via out0\n%s", defaults, out)
 	}
-	for _, want := range []string{"inet 10.81.0.5/24", "inet 10.82.0.5/24", "rp_filter=2"} {
+	for _, want := range []string{"inet 10.81.0.5/24", "inet 10.82.0.2/24", "rp_filter=2 arp_ignore=1", "nameserver 10.82.0.1", "search app.internal"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inside the container: want %q in\n%s", want, out)
 		}
 	}
 	waitClean(t, e.host, "cnitest-pod-in", "cnitest-pod-out")
+}
+
+// example reads a file of examples/cni with old replaced by new.
+func example(t *testing.T, file, old, new string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", "cni", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not hold %s", file, old)
+	}
+	return strings.ReplaceAll(string(b), old, new)
 }
