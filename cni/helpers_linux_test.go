@@ -147,7 +147,8 @@ func links(t *testing.T, ns string) []string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(ipIn(t, ns, "-o", "link")), "\n") {
 		f := strings.Fields(l)
-		if len(f) > 1 {
+		// ip also prints notes such as "Peer netns reference is invalid."
+		if len(f) > 1 && strings.HasSuffix(f[0], ":") && strings.Trim(f[0], "0123456789") == ":" {
 			out = append(out, strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0])
 		}
 	}
