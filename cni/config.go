@@ -139,6 +139,9 @@ func (c *NetConf) check() error {
 	if c.Role == RoleInbound && (c.Gateway != "" || c.Gateway6 != "") {
 		return errConfig("gateway/gateway6 = %q: only for role outbound (inbound never carries a default route)", c.Gateway+c.Gateway6)
 	}
+	if strings.ContainsAny(c.IPAM.Type, "/\x00") {
+		return errConfig("ipam.type = %q: a plugin name, not a path", c.IPAM.Type)
+	}
 	for i, n := range c.DNS.Nameservers {
 		if _, err := netip.ParseAddr(n); err != nil {
 			return errConfig("dns.nameservers[%d] = %q: want an IP address", i, n)

@@ -29,6 +29,8 @@ func TestBadConfig(t *testing.T) {
 		{`"mtu":20`, 7, `mtu = 20`},
 		{`"sysctl":{"kernel.panic":"1"}`, 7, `kernel.panic`},
 		{`"reply_via":"10.0.0.1"`, 7, `only for role inbound`},
+		{`"ipam":{"type":"../../bin/sh"}`, 7, `a plugin name, not a path`},
+		{`"dns":{"nameservers":["resolver.example"]}`, 7, `dns.nameservers[0]`},
 	} {
 		conf := `{"cniVersion":"1.0.0","name":"cnitest-bad","type":"netns-daemon-cni","role":"outbound",` + tc.conf + `}`
 		if strings.Contains(tc.conf, `"role"`) {
