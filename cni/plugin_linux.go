@@ -67,14 +67,20 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	var ipam *current.Result
+	// undo releases the IPAM lease and the record after a failure; the
+	// CNI error keeps its code and says what undoing could not do.
 	undo := func(err error) error {
+		var te *types.Error
+		if !errors.As(withCode(err), &te) {
+			return err
+		}
 		if ipam != nil {
 			if derr := invoke.DelegateDel(ctx, c.IPAM.Type, args.StdinData, nil); derr != nil {
-				err = fmt.Errorf("%w (releasing the IPAM address also failed: %w)", err, derr)
+				te.Msg += fmt.Sprintf(" (releasing the IPAM address also failed: %v)", derr)
 			}
 		}
 		removeRecord(a)
-		return err
+		return te
 	}
 	if c.IPAM.Type != "" {
 		r, err := invoke.DelegateAdd(ctx, c.IPAM.Type, args.StdinData, nil)
@@ -82,7 +88,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 			ipam, err = current.NewResultFromResult(r)
 		}
 		if err != nil {
-			return undo(withCode(fmt.Errorf("IPAM plugin %q: %w", c.IPAM.Type, err)))
+			return undo(fmt.Errorf("IPAM plugin %q: %w", c.IPAM.Type, err))
 		}
 	}
 	spec, err := c.buildSpec(a, args.Netns, ipam, prev, chained)
@@ -93,11 +99,11 @@ func cmdAdd(args *skel.CmdArgs) error {
 		spec.Ifaces()[0].Peer = freePeer(a)
 	}
 	if _, err := provision.Start(ctx, spec, provision.Options{}); err != nil {
-		return undo(withCode(err))
+		return undo(err)
 	}
 	res, err := c.result(spec, ns, ipam, prev)
 	if err != nil {
-		err = withCode(fmt.Errorf("reading back %q: %w", a.IfName, err))
+		err = fmt.Errorf("reading back %q: %w", a.IfName, err)
 		if serr := provision.Stop(ctx, spec.Name, provision.Options{}); serr != nil {
 			err = fmt.Errorf("%w (undoing also failed: %w)", err, serr)
 		}
