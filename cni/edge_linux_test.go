@@ -107,6 +107,8 @@ func TestFailedAddLeavesNothing(t *testing.T) {
 	ipam := fmt.Sprintf(`"ipam":{"type":"host-local","dataDir":%q,"ranges":[[{"subnet":"10.30.0.0/24"}]]}`, dataDir)
 	for _, tc := range []struct{ name, keys, want string }{
 		{"link", `"kind":"macvlan","parent":"nosuch0"`, "nosuch0"},
+		// IPv6 off in the container: the kernel refuses the address
+		{"address", `"addresses":["fd00:30::5/64"]`, "fd00:30::5/64"},
 		{"peer taken", `"peer":"taken0"`, "is already taken"},
 		{"route", `"routes":[{"to":"10.77.0.0/16","via":"10.30.0.1"},{"to":"10.77.0.0/16","via":"10.30.0.2"}]`, "10.77.0.0/16"},
 		{"sysctl", `"sysctl":{"net.ipv4.conf.in0.no_such_knob":"1"}`, "no_such_knob"},
@@ -114,6 +116,7 @@ func TestFailedAddLeavesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			ipIn(t, e.host, "link", "add", "taken0", "type", "veth", "peer", "name", "taken1")
+			nstest.Sh(t, e.ctr, "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6")
 			conf := `{"cniVersion":"1.0.0","name":"cnitest-fail","type":"netns-daemon-cni","role":"inbound",` + ipam + `,` + tc.keys + `}`
 			out, code := e.call("ADD", "in0", conf).run(t)
 			if code == 0 || !strings.Contains(out, tc.want) {

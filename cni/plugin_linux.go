@@ -218,6 +218,9 @@ func cmdCheck(args *skel.CmdArgs) error {
 	if r := recordedNS(st); r == nil || *r != ns.ID() {
 		return types.NewError(types.ErrUnknownContainer, fmt.Sprintf("CNI_NETNS = %q is not the namespace ADD provisioned", args.Netns), "")
 	}
+	if d := c.differs(st.Spec); len(d) > 0 {
+		return types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("the config differs from what ADD provisioned: %s", strings.Join(d, "; ")), "")
+	}
 	prev, err := c.prevResult()
 	if err == nil {
 		err = checkPrev(ns, prev, a.IfName)

@@ -46,6 +46,11 @@ func TestAddCheckDelDel(t *testing.T) {
 			if v >= "0.4.0" {
 				check := func(c call, prev string) call { c.cmd, c.conf = "CHECK", withPrev(t, c.conf, prev); return c }
 				check(in, inRes).ok(t)
+				changed := check(in, inRes)
+				changed.conf = strings.Replace(changed.conf, "10.10.0.5/24", "10.10.0.6/24", 1)
+				if msg := changed.fails(t, 7); !strings.Contains(msg, "addresses = 10.10.0.6/24") {
+					t.Errorf("CHECK with a changed address: got %q; want it named", msg)
+				}
 				chk := check(out, outRes)
 				chk.ok(t)
 				// drift: the default route gone is what CHECK reports
