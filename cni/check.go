@@ -20,10 +20,6 @@ func (c *NetConf) differs(s *provision.Spec) []string {
 	}
 	var out []string
 	add := func(key string, v any) { out = append(out, fmt.Sprintf("%s = %v", key, v)) }
-	adopted := ifc.Kind == provision.KindExisting
-	if kind := c.Kind; !adopted && kind != "" && kind != ifc.Kind {
-		add("kind", kind)
-	}
 	for _, a := range c.Addresses {
 		if !slices.Contains(ifc.Addresses, a) {
 			add("addresses", a)
@@ -39,24 +35,39 @@ func (c *NetConf) differs(s *provision.Spec) []string {
 			add("routes", r)
 		}
 	}
-	// chained, an outbound keeps the earlier plugin's default route
-	if c.Gateway != "" && c.Gateway != ifc.Gateway && !(adopted && ifc.Gateway == "") {
-		add("gateway", c.Gateway)
-	}
-	if c.Gateway6 != "" && c.Gateway6 != ifc.Gateway6 && !(adopted && ifc.Gateway6 == "") {
-		add("gateway6", c.Gateway6)
-	}
-	if c.RPFilter != "" && c.RPFilter != ifc.RPFilter {
-		add("rp_filter", c.RPFilter)
-	}
-	if c.MTU != 0 && c.MTU != ifc.MTU {
-		add("mtu", c.MTU)
-	}
-	if c.MAC != "" && c.MAC != ifc.MAC {
-		add("mac", c.MAC)
-	}
 	if len(c.Sysctl)+len(s.Sysctl) > 0 && !maps.Equal(c.Sysctl, s.Sysctl) {
 		add("sysctl", c.Sysctl)
 	}
+	return append(out, c.scalarsDiffer(ifc)...)
+}
+
+// scalarsDiffer compares the single-valued keys; unset ones match.
+func (c *NetConf) scalarsDiffer(ifc *provision.Iface) []string {
+	adopted := ifc.Kind == provision.KindExisting
+	// chained, an outbound keeps the earlier plugin's default route
+	kept := func(have string) bool { return adopted && have == "" }
+	var out []string
+	for _, k := range []struct {
+		key, want, have string
+		skip            bool
+	}{
+		{"kind", c.Kind, ifc.Kind, adopted},
+		{"gateway", c.Gateway, ifc.Gateway, kept(ifc.Gateway)},
+		{"gateway6", c.Gateway6, ifc.Gateway6, kept(ifc.Gateway6)},
+		{"rp_filter", c.RPFilter, ifc.RPFilter, false},
+		{"mac", c.MAC, ifc.MAC, false},
+		{"mtu", mtuString(c.MTU), mtuString(ifc.MTU), false},
+	} {
+		if k.want != "" && k.want != k.have && !k.skip {
+			out = append(out, fmt.Sprintf("%s = %v", k.key, k.want))
+		}
+	}
 	return out
+}
+
+func mtuString(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
 }
