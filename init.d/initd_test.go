@@ -30,9 +30,16 @@ func TestShellcheck(t *testing.T) {
 		m, _ := filepath.Glob(g)
 		files = append(files, m...)
 	}
+	files = append(files, "../pkg/deb/postinst", "../pkg/deb/postrm")
 	out, err := exec.Command("shellcheck", append([]string{"-s", "sh"}, files...)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("shellcheck %v: %v\n%s", files, err, out)
+	}
+	// The boot test's scripts are bash (they run where bash is sure to be).
+	bash, _ := filepath.Glob("../scripts/systemd-test/*.sh")
+	out, err = exec.Command("shellcheck", append([]string{"-x", "-s", "bash"}, bash...)...).CombinedOutput()
+	if err != nil || len(bash) == 0 {
+		t.Errorf("shellcheck %v: %v\n%s", bash, err, out)
 	}
 }
 
