@@ -11,6 +11,7 @@ UNITDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
 SYSCONFDIR ?= /etc
 BINS    := netns-daemon-start netns-daemon-stop netns-daemon-status netns-proxy
 BIN     := bin
+VERSION := $(shell ./scripts/version.sh)
 UNITS   := netns@.service netns-proxy.service netns-proxy@.service
 MANS    := netns-daemon-start.8 netns-daemon-stop.8 netns-daemon-status.8 netns-proxy.8 \
 	   netns-daemon.toml.5 netns-proxy.toml.5
@@ -19,9 +20,11 @@ MANS    := netns-daemon-start.8 netns-daemon-stop.8 netns-daemon-status.8 netns-
 
 all: build
 
+# Stripped (-s -w: no symbol table or DWARF; stack traces still work), as
+# installed binaries should be.
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/ ./cmd/...
 
 vet:
 	$(GO) vet ./...
@@ -34,7 +37,7 @@ test: deps build vet
 # Boots systemd in a systemd-nspawn --private-network container, installs
 # the .deb there and drives every unit and the init script (needs root).
 test-systemd: deps deb
-	./scripts/systemd-test/run.sh $(BIN)/netns-daemon_$$(./scripts/version.sh)_$$(dpkg --print-architecture).deb
+	./scripts/systemd-test/run.sh $(BIN)/netns-daemon_$(VERSION)_$$(dpkg --print-architecture).deb
 
 # Tools the tests and benchmarks drive, from Debian.
 deps:
@@ -50,7 +53,11 @@ bench: deps build
 # README's configuration references.
 man:
 	@mkdir -p $(BIN)/man
-	$(GO) run ./internal/mangen -o $(BIN)/man
+	for c in $(BINS); do \
+		NETNS_DAEMON_VERSION=$(VERSION) $(GO) run -tags manpage ./cmd/$$c >$(BIN)/man/$$c.8.tmp && \
+		mv $(BIN)/man/$$c.8.tmp $(BIN)/man/$$c.8 || exit 1; \
+	done
+	$(GO) run ./internal/mangen -o $(BIN)/man -version $(VERSION)
 
 install: build man
 	DESTDIR="$(DESTDIR)" SBINDIR="$(SBINDIR)" UNITDIR="$(UNITDIR)" DATADIR="$(DATADIR)" \

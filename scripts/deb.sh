@@ -21,6 +21,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 printf 'netns-daemon (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- netns-daemon developers <netns-daemon@users.noreply.github.com>  %s\n' \
 	"$version" "$commit" "$date" | gzip -9n >"$doc/changelog.gz"
 chmod 0644 "$doc/changelog.gz"
+install -D -m 0644 pkg/deb/lintian-overrides "$root/usr/share/lintian/overrides/netns-daemon"
 install -d "$root/DEBIAN"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed "s/@VERSION@/$version/; s/@ARCH@/$arch/; s/@SIZE@/$size/" pkg/deb/control.in >"$root/DEBIAN/control"

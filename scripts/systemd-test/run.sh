@@ -100,6 +100,16 @@ run() {
 	return $rc
 }
 
+# The package itself first: lintian must report no error.
+lintian_ok=0
+if out=$(lintian --fail-on error --tag-display-limit 0 "$deb" 2>&1); then
+	echo "ok - lintian reports no error"
+	lintian_ok=1
+else
+	echo "FAIL - lintian reports errors"
+fi
+printf '%s\n' "$out" | grep -v 'root privileges' | sed 's/^/    /'
+
 mkdir "$work/upper" "$work/work" "$work/root" "$work/deb"
 cp "$deb" "$work/deb/netns-daemon.deb"
 mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/work" "$work/root"
@@ -112,8 +122,8 @@ cgroups
 boot 2
 run boot2 || rc=1
 halt
-p=$(cat "$work"/out.* | grep -c '^ok - ' || true)
-f=$(cat "$work"/out.* | grep -c '^FAIL - ' || true)
+p=$(($(cat "$work"/out.* | grep -c '^ok - ' || true) + lintian_ok))
+f=$(($(cat "$work"/out.* | grep -c '^FAIL - ' || true) + 1 - lintian_ok))
 [ "$f" = 0 ] || rc=1
 echo "test-systemd: $p passed, $f failed ($(($(date +%s) - began)) s)"
 exit $rc
