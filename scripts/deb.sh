@@ -32,5 +32,6 @@ chmod 0644 "$root/DEBIAN/md5sums"
 (cd "$root" && find etc -type f -printf '/%p\n' | sort) >"$stage/conffiles"
 [ -s "$stage/conffiles" ] && install -m 0644 "$stage/conffiles" "$root/DEBIAN/conffiles"
 mkdir -p bin
+rm -f bin/netns-daemon_*.deb
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
 echo "$deb"

@@ -110,6 +110,21 @@ else
 fi
 printf '%s\n' "$out" | { grep -v 'root privileges' || true; } | sed 's/^/    /'
 
+# make install PREFIX=/usr installs what the package holds, less the
+# package's own files (copyright, changelog, lintian overrides).
+install_ok=0
+make -s -C "$here/../.." -o build -o man install DESTDIR="$work/install" PREFIX=/usr >/dev/null
+(cd "$work/install" && find . -mindepth 1 | sed 's#^\./##' | sort) >"$work/install.list"
+dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./##; s#/$##' | grep -v '^$' |
+	grep -vxE 'usr/share/doc/netns-daemon/(copyright|changelog.gz)|usr/share/lintian(/overrides(/netns-daemon)?)?' |
+	sort >"$work/deb.list"
+if diff -u "$work/deb.list" "$work/install.list"; then
+	echo "ok - make install PREFIX=/usr installs the package's files"
+	install_ok=1
+else
+	echo "FAIL - make install PREFIX=/usr installs the package's files"
+fi
+
 mkdir "$work/upper" "$work/work" "$work/root" "$work/deb"
 cp "$deb" "$work/deb/netns-daemon.deb"
 mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/work" "$work/root"
@@ -122,8 +137,8 @@ cgroups
 boot 2
 run boot2 || rc=1
 halt
-p=$(($(cat "$work"/out.* | grep -c '^ok - ' || true) + lintian_ok))
-f=$(($(cat "$work"/out.* | grep -c '^FAIL - ' || true) + 1 - lintian_ok))
+p=$(($(cat "$work"/out.* | grep -c '^ok - ' || true) + lintian_ok + install_ok))
+f=$(($(cat "$work"/out.* | grep -c '^FAIL - ' || true) + 2 - lintian_ok - install_ok))
 [ "$f" = 0 ] || rc=1
 echo "test-systemd: $p passed, $f failed ($(($(date +%s) - began)) s)"
 exit $rc
