@@ -19,6 +19,7 @@ EX=/usr/share/doc/netns-daemon/examples
 case ${1:-} in
 boot1)
 	package
+	trap_check
 	configure
 	helper_dropin
 	owned_dropin

@@ -15,7 +15,16 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 deb=$(realpath "$1")
 began=$(date +%s)
+last=$(date +%s.%N)
+# phase WHAT: says how long WHAT took (since the last phase).
+phase() {
+	local now
+	now=$(date +%s.%N)
+	awk -v a="$now" -v b="$last" -v w="$1" 'BEGIN { printf "test-systemd: %s in %.1f s\n", w, a - b }'
+	last=$now
+}
 rootfs=$("$here/../systemd-rootfs.sh")
+phase "rootfs ready ($rootfs)"
 name=ndtest-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 work=$(mktemp -d "/var/tmp/$name.XXXXXX")
 nspawn=""
@@ -90,9 +99,16 @@ in_ct() { nsenter -t "$pid1" -a "$@" </dev/null; }
 # run N: inside.sh bootN as a transient unit of the container's systemd.
 run() {
 	local rc=0
+	# In the background, so that a signal to this script is handled at once
+	# (wait returns); halting the container ends what runs inside.
 	timeout 240 nsenter -t "$pid1" -a systemd-run --quiet --wait --pipe --collect \
 		--unit="netns-test-$1" --setenv=NETNS_TEST_PROXY="${NETNS_TEST_PROXY:-0}" \
-		/bin/bash /srv/netns-test/inside.sh "$1" </dev/null | tee "$work/out.$1" || rc=$?
+		/bin/bash /srv/netns-test/inside.sh "$1" </dev/null >"$work/out.$1" 2>&1 &
+	local job=$! tailer
+	tail -n +1 --pid=$job -f "$work/out.$1" &
+	tailer=$!
+	wait "$job" || rc=$?
+	wait "$tailer" || true
 	if [ $rc != 0 ]; then
 		echo "--- journal of the container (last 60 lines)"
 		in_ct journalctl -q --no-pager -n 60 || true
@@ -129,14 +145,19 @@ mkdir "$work/upper" "$work/work" "$work/root" "$work/deb"
 cp "$deb" "$work/deb/netns-daemon.deb"
 mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/work" "$work/root"
 
+phase "lintian and make install"
 rc=0
 boot 1
+phase "boot 1 up"
 run boot1 || rc=1
+phase "boot 1 checks"
 halt
 cgroups
 boot 2
+phase "halt, boot 2 up"
 run boot2 || rc=1
 halt
+phase "boot 2 checks, halt"
 p=$(($(cat "$work"/out.* | grep -c '^ok - ' || true) + lintian_ok + install_ok))
 f=$(($(cat "$work"/out.* | grep -c '^FAIL - ' || true) + 2 - lintian_ok - install_ok))
 [ "$f" = 0 ] || rc=1

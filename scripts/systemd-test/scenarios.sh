@@ -73,6 +73,17 @@ leftovers() {
 	return $rc
 }
 
+# trap_check: ns_mounted can fail, and does for what issue 13 calls the
+# trap: a unit with any sandboxing (here PrivateTmp=) runs in a private
+# mount namespace, and a /run/netns mount made there is not the system's.
+trap_check() {
+	systemd-run -q --wait -p PrivateTmp=yes /usr/sbin/netns-daemon-start -q -- nd-trap
+	check "a namespace mounted from a sandboxed unit is invisible outside (the check sees it)" \
+		bash -c ". $T/lib.sh; ! ns_mounted nd-trap"
+	netns-daemon-stop -q -- nd-trap
+	check "netns-daemon-stop cleans up what is left of it" gone nd-trap none
+}
+
 configure() {
 	systemctl disable -q --now haproxy.service
 	spec haproxy
