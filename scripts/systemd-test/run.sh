@@ -29,6 +29,13 @@ name=ndtest-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 work=$(mktemp -d "/var/tmp/$name.XXXXXX")
 nspawn=""
 pid1=""
+# The container's cgroups: one per hierarchy that systemd uses here (the
+# machines these run on are hybrid: name=systemd v1 and a unified v2).
+cgdirs=()
+for c in systemd unified; do
+	if [ -d "/sys/fs/cgroup/$c" ]; then cgdirs+=("/sys/fs/cgroup/$c/$name"); fi
+done
+[ ${#cgdirs[@]} -gt 0 ] || cgdirs=("/sys/fs/cgroup/$name")
 
 halt() {
 	[ -n "$nspawn" ] || return 0
@@ -45,9 +52,8 @@ halt() {
 
 # cgroups: kills what is left, then removes the container's cgroup tree.
 cgroups() {
-	local c d
-	for c in systemd unified; do
-		d=/sys/fs/cgroup/$c/$name
+	local d
+	for d in "${cgdirs[@]}"; do
 		[ -d "$d" ] || continue
 		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -KILL "$p"; done 2>/dev/null || true
 		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
@@ -67,10 +73,10 @@ trap 'exit 130' INT TERM
 
 # boot N: starts the container in a cgroup of its own; waits for systemd.
 boot() {
-	local c st
-	for c in systemd unified; do mkdir -p "/sys/fs/cgroup/$c/$name"; done
+	local st
+	mkdir -p "${cgdirs[@]}"
 	# shellcheck disable=SC2016 # $$ is the inner shell's
-	setsid bash -c 'for c in systemd unified; do echo $$ >"/sys/fs/cgroup/$c/$0/cgroup.procs"; done; exec "$@"' "$name" \
+	setsid bash -c 'for d in $0; do echo $$ >"$d/cgroup.procs"; done; exec "$@"' "${cgdirs[*]}" \
 		systemd-nspawn --quiet --register=no --keep-unit --private-network --boot \
 		--directory="$work/root" --machine="$name" \
 		--bind-ro="$work/deb:/srv/netns-deb" --bind-ro="$here:/srv/netns-test" \

@@ -182,10 +182,11 @@ soft() {
 	if out=$("$@" 2>&1); then ok "$what"; else note "$what: not yet ($(printf '%s' "$out" | tail -n 1))"; fi
 }
 
+# workers_named UNIT: the master and its workers are all named netns-proxy.
 workers_named() {
-	local cg comms
-	cg=$(systemctl show -P ControlGroup "$1")
-	comms=$(xargs -r -n1 -I{} cat /proc/{}/comm </sys/fs/cgroup/unified"$cg"/cgroup.procs | sort | xargs)
+	local m comms
+	m=$(mainpid "$1")
+	comms=$( (cat "/proc/$m/comm"; pgrep -P "$m" | xargs -r -I{} cat /proc/{}/comm) | sort | xargs)
 	[ "$comms" = "netns-proxy netns-proxy" ] || { echo "processes: $comms"; return 1; }
 }
 
@@ -211,11 +212,17 @@ owned_dropin() {
 }
 
 exec_unit() {
+	local since
+	since=$(date +%s)
 	install -m 0644 "$EX/systemd/haproxy-netns.service" /etc/systemd/system/
+	echo 'EXTRAOPTS="-S /run/haproxy-master.sock -L netns-test"' >/etc/default/haproxy
 	systemctl daemon-reload
-	EXTRA="master_socket answers on /run/haproxy-master.sock" \
+	EXTRA="master_socket answers on /run/haproxy-master.sock; EnvironmentFile= read" \
 		drive haproxy-netns.service haproxy http://10.90.0.2/ haproxy "GET / HTTP"
+	check "haproxy-netns.service: haproxy's own output is logged as haproxy (SyslogIdentifier=)" \
+		logs haproxy "$since" "Loading success"
 	check "haproxy-netns.service (owned): nothing left after stop" gone haproxy haproxy
+	rm /etc/default/haproxy
 }
 
 proxy_unit() {
@@ -272,8 +279,11 @@ initd_restarts() {
 	for i in $(seq 10); do "$1" restart >/dev/null || { echo "restart $i failed"; return 1; }; done
 }
 
+# master_socket: the master CLI answers, and haproxy got /etc/default/haproxy
+# (EnvironmentFile=: its EXTRAOPTS set the local peer name netns-test).
 master_socket() {
-	echo "show proc" | timeout 2 python3 "$T/unixsend.py" /run/haproxy-master.sock | grep -w master
+	echo "show proc" | timeout 2 python3 "$T/unixsend.py" /run/haproxy-master.sock | grep -w master &&
+		tr '\0' ' ' <"/proc/$(mainpid haproxy-netns.service)/cmdline" | grep -- "-L netns-test"
 }
 
 enable_for_boot2() {
