@@ -108,7 +108,7 @@ run() {
 	# In the background, so that a signal to this script is handled at once
 	# (wait returns); halting the container ends what runs inside.
 	timeout 240 nsenter -t "$pid1" -a systemd-run --quiet --wait --pipe --collect \
-		--unit="netns-test-$1" --setenv=NETNS_TEST_PROXY="${NETNS_TEST_PROXY:-0}" \
+		--unit="netns-test-$1" --setenv=NETNS_TEST_PROXY="${NETNS_TEST_PROXY:-1}" \
 		/bin/bash /srv/netns-test/inside.sh "$1" </dev/null >"$work/out.$1" 2>&1 &
 	local job=$! tailer
 	tail -n +1 --pid=$job -f "$work/out.$1" &
