@@ -79,7 +79,7 @@ func (c *Command) openPidDir() error {
 	if dir == "" {
 		dir = "."
 	}
-	d, err := safefile.OpenDir(filepath.Clean(dir))
+	d, err := safefile.OpenDir(resolveRootLinks(filepath.Clean(dir)))
 	if err != nil {
 		return fmt.Errorf("%w: pidfile %q: %w", ErrInvalidSpec, pf, err)
 	}

@@ -45,6 +45,7 @@ type record struct {
 	// confirmed by the kernel.
 	Done      bool          `json:"done"`
 	NS        *xnetns.ID    `json:"ns,omitempty"`           // the namespace's identity
+	File      *xnetns.ID    `json:"file,omitempty"`         // the mount point file start made for it
 	Index     int           `json:"ifindex,omitempty"`      // a link's, in the namespace it lives in
 	PeerIndex int           `json:"peer_ifindex,omitempty"` // a veth's host side
 	Prior     *string       `json:"prior,omitempty"`        // a sysctl's value before

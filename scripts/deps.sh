@@ -1,10 +1,13 @@
 #!/bin/sh
-# Installs, from Debian, the tools the tests and benchmarks drive. Safe to rerun.
+# Installs, from Debian, the tools the tests and benchmarks drive (and
+# make deb / make test-systemd: dpkg-deb, lintian, mmdebstrap, nspawn).
+# Safe to rerun.
 set -eu
 need=""
 for pair in ip:iproute2 haproxy:haproxy nft:nftables socat:socat iperf3:iperf3 \
 	wrk:wrk shellcheck:shellcheck start-stop-daemon:dpkg systemd-analyze:systemd \
-	python3:python3 ps:procps \
+	python3:python3 ps:procps dpkg-deb:dpkg lintian:lintian lexgrog:man-db \
+	mmdebstrap:mmdebstrap systemd-nspawn:systemd-container nsenter:util-linux \
 	podman:podman containerd:containerd runc:runc /usr/lib/cni/ptp:containernetworking-plugins jq:jq; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
