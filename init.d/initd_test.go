@@ -56,15 +56,14 @@ frontend fe
 `
 
 // TestInitScriptDrivesHAProxy runs start, status, reload, stop and restart
-// on a real haproxy in a namespace beside a throwaway host namespace. The
-// namespace's name starts with "-", so the script must pass it after "--".
+// on a real haproxy in a namespace beside a throwaway host namespace.
 func TestInitScriptDrivesHAProxy(t *testing.T) {
 	nstest.SkipUnlessRoot(t)
 	haproxy := bintest.HAProxy(t)
 	bin := bintest.Dir(t)
 	host := nstest.NS(t, "ndh")
 	svc := nstest.Name("ndi")
-	ns := "-" + svc
+	ns := svc
 	dir := t.TempDir()
 	script := filepath.Join(dir, svc)
 	b, _ := os.ReadFile("netns-daemon")
@@ -102,6 +101,16 @@ func TestInitScriptDrivesHAProxy(t *testing.T) {
 		fmt.Sscan(string(b), &p)
 		return p
 	}
+
+	// A name that starts with "-" reaches netns-daemon-start as a name
+	// (after "--"), not as a flag, and is refused as one.
+	defaults := filepath.Join(dir, "netns-daemon-"+svc)
+	good, _ := os.ReadFile(defaults)
+	os.WriteFile(defaults, []byte(strings.Replace(string(good), "NETNS="+ns, "NETNS=-"+ns, 1)), 0o644)
+	if out, code := initd("start"); code == 0 || !strings.Contains(out, `namespace name "-`+ns+`"`) {
+		t.Errorf("start with NETNS=-%s: got exit %d, %q; want a refusal of the name", ns, code, out)
+	}
+	os.WriteFile(defaults, good, 0o644)
 
 	step("status", 3)
 	step("start", 0)
