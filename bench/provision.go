@@ -130,7 +130,7 @@ func (p *provisioner) oursUp(s nsSpec, cfg string) (float64, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("netns-daemon-start %s: %v: %s", s.name, err, lastLines(string(out), 3))
+		return 0, fmt.Errorf("netns-daemon-start %s: %w: %s", s.name, err, lastLines(string(out), 3))
 	}
 	var rss float64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {

@@ -34,7 +34,7 @@ func (l *lockedBuf) has(s string) bool {
 }
 
 // TestProxyInNamespace runs examples/proxy/in-namespace.toml the way
-// netns-proxy-netns.service does (netns-daemon-start --proxy, here joining
+// netns-proxy@.service does (netns-daemon-start --proxy, here joining
 // a throwaway namespace): the PID it starts serves, reloads on SIGHUP and
 // stops on SIGTERM with nothing left behind.
 func TestProxyInNamespace(t *testing.T) {

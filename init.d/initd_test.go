@@ -30,9 +30,16 @@ func TestShellcheck(t *testing.T) {
 		m, _ := filepath.Glob(g)
 		files = append(files, m...)
 	}
+	files = append(files, "../pkg/deb/postinst", "../pkg/deb/postrm")
 	out, err := exec.Command("shellcheck", append([]string{"-s", "sh"}, files...)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("shellcheck %v: %v\n%s", files, err, out)
+	}
+	// The boot test's scripts are bash (they run where bash is sure to be).
+	bash, _ := filepath.Glob("../scripts/systemd-test/*.sh")
+	out, err = exec.Command("shellcheck", append([]string{"-x", "-s", "bash"}, bash...)...).CombinedOutput()
+	if err != nil || len(bash) == 0 {
+		t.Errorf("shellcheck %v: %v\n%s", bash, err, out)
 	}
 }
 
@@ -56,6 +63,7 @@ func TestInitScriptDrivesHAProxy(t *testing.T) {
 	bin := bintest.Dir(t)
 	host := nstest.NS(t, "ndh")
 	svc := nstest.Name("ndi")
+	ns := svc
 	dir := t.TempDir()
 	script := filepath.Join(dir, svc)
 	b, _ := os.ReadFile("netns-daemon")
@@ -65,8 +73,8 @@ func TestInitScriptDrivesHAProxy(t *testing.T) {
 		"host_netns = %q\n[inbound]\naddresses = [\"10.77.0.2/24\"]\npeer_addresses = [\"10.77.0.1/24\"]\n", host)), 0o644)
 	pidfile := filepath.Join(dir, "svc.pid")
 	os.WriteFile(filepath.Join(dir, "netns-daemon-"+svc), []byte(fmt.Sprintf(
-		"DAEMON=%s\nDAEMON_ARGS=\"-W -db -f %s/haproxy.cfg\"\nCONFIG=%s/ns.toml\nPIDFILE=%s\nRELOAD_SIGNAL=USR2\nSTOP_TIMEOUT=5\n",
-		haproxy, dir, dir, pidfile)), 0o644)
+		"DAEMON=%s\nDAEMON_ARGS=\"-W -db -f %s/haproxy.cfg\"\nNETNS=%s\nCONFIG=%s/ns.toml\nPIDFILE=%s\nRELOAD_SIGNAL=USR2\nSTOP_TIMEOUT=5\n",
+		haproxy, dir, ns, dir, pidfile)), 0o644)
 	initd := func(action string) (string, int) {
 		cmd := exec.Command(script, action)
 		cmd.Env = append(os.Environ(), "NETNS_DAEMON_DEFAULTS_DIR="+dir, "NETNS_DAEMON_SBIN="+bin)
@@ -75,7 +83,7 @@ func TestInitScriptDrivesHAProxy(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		initd("stop")
-		provision.Stop(t.Context(), svc, provision.Options{}) // in case the script failed
+		provision.Stop(t.Context(), ns, provision.Options{}) // in case the script failed
 		time.Sleep(100 * time.Millisecond)
 		bintest.Reap()
 	})
@@ -94,31 +102,41 @@ func TestInitScriptDrivesHAProxy(t *testing.T) {
 		return p
 	}
 
+	// A name that starts with "-" reaches netns-daemon-start as a name
+	// (after "--"), not as a flag, and is refused as one.
+	defaults := filepath.Join(dir, "netns-daemon-"+svc)
+	good, _ := os.ReadFile(defaults)
+	os.WriteFile(defaults, []byte(strings.Replace(string(good), "NETNS="+ns, "NETNS=-"+ns, 1)), 0o644)
+	if out, code := initd("start"); code == 0 || !strings.Contains(out, `namespace name "-`+ns+`"`) {
+		t.Errorf("start with NETNS=-%s: got exit %d, %q; want a refusal of the name", ns, code, out)
+	}
+	os.WriteFile(defaults, good, 0o644)
+
 	step("status", 3)
 	step("start", 0)
 	step("status", 0)
 	first := pid()
-	checkServes(t, host, first, svc)
+	checkServes(t, host, first, ns)
 	step("reload", 0)
 	time.Sleep(300 * time.Millisecond) // the master re-execs itself
 	if pid() != first {
 		t.Errorf("reload: pid changed from %d to %d", first, pid())
 	}
-	checkServes(t, host, first, svc)
+	checkServes(t, host, first, ns)
 	step("stop", 0)
 	step("status", 3)
-	if _, err := os.Stat(provision.NetnsPath(svc)); err == nil {
-		t.Errorf("stop left %s behind", provision.NetnsPath(svc))
+	if _, err := os.Stat(provision.NetnsPath(ns)); err == nil {
+		t.Errorf("stop left %s behind", provision.NetnsPath(ns))
 	}
 	if alive(first) {
 		t.Errorf("stop left haproxy %d running", first)
 	}
 	step("restart", 0)
-	checkServes(t, host, pid(), svc)
+	checkServes(t, host, pid(), ns)
 	step("restart", 0)
-	checkServes(t, host, pid(), svc)
+	checkServes(t, host, pid(), ns)
 	step("stop", 0)
-	if pids, _ := provision.PIDsInside(svc); len(pids) > 0 {
+	if pids, _ := provision.PIDsInside(ns); len(pids) > 0 {
 		t.Errorf("processes left in the namespace: %v", pids)
 	}
 }

@@ -66,7 +66,7 @@ func ifaceObjects(s *Spec, ifc *Iface) []object {
 			objs = append(objs, routeObj{Side: sideHost, Dev: shim.Name, To: host.String(), Of: shim.key()})
 		}
 	}
-	return objs
+	return append(objs, adoptedObjects(s, ifc)...)
 }
 
 // sysctlObjects lists what to write inside the namespace: rp_filter first,
@@ -85,6 +85,11 @@ func sysctlObjects(s *Spec) []object {
 		for _, ifc := range ifaces {
 			low = min(low, rpFilterValues[ifc.RPFilter])
 			links[sysctlIfName(ifc.Name)] = linkObj{Name: ifc.Name}.key()
+		}
+		if s.NetnsFile != "" {
+			// a container's namespace: other attachments (each a spec of
+			// its own) share conf.all, so it must not raise theirs
+			low = 0
 		}
 		out = append(out, sysctlObj{Key: "net.ipv4.conf.all.rp_filter", Value: strconv.Itoa(low), Of: keyNetns})
 		for _, ifc := range ifaces {

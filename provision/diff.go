@@ -71,7 +71,12 @@ func undoCommand(o object, n names) string {
 	switch o := o.(type) {
 	case nsObj:
 		return "ip netns del " + n.ns
+	case unrouteObj:
+		return o.undo(n)
 	case linkObj:
+		if o.Kind == KindExisting {
+			return "# " + o.Name + " is left in place"
+		}
 		if o.Kind == KindDevice {
 			return ipn(n.ns, "link set dev %s netns %s", o.Name, hostOrInit(n)) + " # back as " + o.Parent
 		}

@@ -130,8 +130,7 @@ func (e *engine) create() error {
 func (e *engine) rollback(err error, recs []*record) error {
 	recs = append([]*record(nil), recs...)
 	if uerr := e.unmake(recs); uerr != nil {
-		e.save()
-		return fmt.Errorf("%w (rolling back also failed, state kept in %s: %v)", err, statePath(e.st.Spec.Name), uerr)
+		return errors.Join(fmt.Errorf("%w (rolling back also failed, state kept in %s: %w)", err, statePath(e.st.Spec.Name), uerr), e.save())
 	}
 	if len(e.st.Records) == 0 {
 		if rerr := removeState(e.dir, e.st.Spec.Name); rerr != nil {
@@ -161,6 +160,7 @@ func (e *engine) preflight() error {
 		switch o := o.(type) {
 		case linkObj:
 			switch o.Kind {
+			case KindExisting: // inside the namespace: found by create
 			case KindVeth:
 				taken = []string{o.Peer}
 				if o.Bridge != "" {
@@ -270,6 +270,11 @@ func Stop(ctx context.Context, name string, opt Options) error {
 		return err
 	}
 	st, err := readState(l.d, name)
+	if errors.Is(err, ErrCorruptState) && opt.Force {
+		err = forceClean(ctx, name, l.d, opt)
+		l.unlock(err == nil)
+		return err
+	}
 	if err != nil || st == nil {
 		l.unlock(err == nil)
 		return err

@@ -46,7 +46,7 @@ func NewCommand(netnsName string, args []string, es ExecSpec) (*Command, error) 
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("looking up %q: %w", args[0], ErrCommandNotFound)
 		}
-		return nil, fmt.Errorf("%w: looking up %q: %v", ErrInvalidSpec, args[0], err)
+		return nil, fmt.Errorf("%w: looking up %q: %w", ErrInvalidSpec, args[0], err)
 	}
 	c := &Command{Netns: netnsName, Path: path, Args: args, Env: os.Environ(), Exec: es, uid: -1, gid: -1}
 	if err := c.resolveCreds(); err != nil {
@@ -79,9 +79,9 @@ func (c *Command) openPidDir() error {
 	if dir == "" {
 		dir = "."
 	}
-	d, err := safefile.OpenDir(filepath.Clean(dir))
+	d, err := safefile.OpenDir(resolveRootLinks(filepath.Clean(dir)))
 	if err != nil {
-		return fmt.Errorf("%w: pidfile %q: %v", ErrInvalidSpec, pf, err)
+		return fmt.Errorf("%w: pidfile %q: %w", ErrInvalidSpec, pf, err)
 	}
 	c.pidDir, c.pidName = d, base
 	return nil
@@ -102,7 +102,7 @@ func (c *Command) writePidfile(pid []byte) error {
 // removePidfile removes the pidfile only if it still holds pid.
 func (c *Command) removePidfile(pid []byte) {
 	if c.pidDir != nil {
-		c.pidDir.RemoveIfContent(c.pidName, pid) // best effort: we may no longer be root
+		_ = c.pidDir.RemoveIfContent(c.pidName, pid) // best effort: we may no longer be root
 	}
 }
 
@@ -111,7 +111,7 @@ func (c *Command) resolveCreds() error {
 	if es.User != "" {
 		u, err := lookupUser(es.User)
 		if err != nil {
-			return fmt.Errorf("%w: looking up user %q: %v", ErrInvalidSpec, es.User, err)
+			return fmt.Errorf("%w: looking up user %q: %w", ErrInvalidSpec, es.User, err)
 		}
 		c.uid, _ = strconv.Atoi(u.Uid)
 		c.gid, _ = strconv.Atoi(u.Gid)
@@ -128,7 +128,7 @@ func (c *Command) resolveCreds() error {
 	if es.Group != "" {
 		g, err := lookupGroup(es.Group)
 		if err != nil {
-			return fmt.Errorf("%w: looking up group %q: %v", ErrInvalidSpec, es.Group, err)
+			return fmt.Errorf("%w: looking up group %q: %w", ErrInvalidSpec, es.Group, err)
 		}
 		c.gid, _ = strconv.Atoi(g.Gid)
 		c.groups = append(c.groups, c.gid)

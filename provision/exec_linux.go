@@ -30,7 +30,7 @@ import (
 func (c *Command) Run(warn func(string)) error {
 	ns, err := xnetns.Open(NetnsPath(c.Netns))
 	if err != nil {
-		return fmt.Errorf("%w: opening namespace %q: %v", ErrInvalidSpec, c.Netns, err)
+		return fmt.Errorf("%w: opening namespace %q: %w", ErrInvalidSpec, c.Netns, err)
 	}
 	defer ns.Close()
 	errc := make(chan error, 1)

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
 	"github.com/netns-daemon/netns-daemon/internal/nstest"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 // seed is the seed topology: inbound veth with a host-side address,
@@ -43,12 +43,12 @@ func newName() string { return nstest.Name("nd") }
 // closes it (an open socket keeps the namespace, and its veths, alive).
 func handleIn(t *testing.T, ns string) *netlink.Handle {
 	t.Helper()
-	nsh, err := netns.GetFromPath(NetnsPath(ns))
+	nsh, err := xnetns.Open(NetnsPath(ns))
 	if err != nil {
 		t.Fatalf("opening namespace %q: %v", ns, err)
 	}
 	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh)
+	h, err := newHandle(nsh)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,6 +178,9 @@ func TestCorruptStateNamesTheFile(t *testing.T) {
 		"no spec":   `{"format":2}`,
 		"future":    `{"format":9,"spec":{}}`,
 		"bad kind":  `{"format":2,"spec":{},"records":[{"kind":"wormhole"}]}`,
+		"null obj":  `{"format":2,"spec":{},"records":[{"kind":"netns","obj":null},null]}`,
+		"host path": `{"format":2,"spec":{"host_netns":"../../proc/1/ns/net"},"records":[]}`,
+		"ns path":   `{"format":2,"spec":{"netns_file":"/run/netns/../../proc/1/ns/net"},"records":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			n := newName()
@@ -219,4 +222,36 @@ func TestExistingNamespaceIsNeverMadeOrDeleted(t *testing.T) {
 		t.Errorf("the container's namespace is gone: %v", err)
 	}
 	assertNothingLeft(t, s.Name, host)
+}
+
+// A namespace mounted where the host cannot see it (from a sandboxed
+// unit's private mount namespace) leaves only start's empty mount point
+// file on the host: stop knows it by its inode and removes it, and nothing
+// else.
+func TestStopRemovesItsOwnPlaceholder(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	s := seed(newName(), host)
+	start(t, s)
+	if err := syscall.Unmount(NetnsPath(s.Name), syscall.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	if err := Stop(context.Background(), s.Name, Options{Wait: true}); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	assertNothingLeft(t, s.Name, host)
+
+	// An empty file someone else put there is not ours: left alone.
+	s = seed(newName(), host)
+	start(t, s)
+	forget(t, s.Name)
+	nstest.IP(t, "netns", "del", s.Name)
+	os.WriteFile(NetnsPath(s.Name), nil, 0o444)
+	t.Cleanup(func() { os.Remove(NetnsPath(s.Name)) })
+	if err := Stop(context.Background(), s.Name, Options{}); err == nil {
+		t.Error("stop over another empty file: got nil; want a refusal")
+	}
+	if _, err := os.Lstat(NetnsPath(s.Name)); err != nil {
+		t.Errorf("the other file was removed: %v", err)
+	}
 }

@@ -87,7 +87,7 @@ func (f fileObj) create(k *kernel, _ *record) error {
 		err = cerr
 	}
 	if err != nil {
-		d.Remove(f.Name)
+		_ = d.Remove(f.Name)
 		return fmt.Errorf("writing %s: %w", f.path(k), err)
 	}
 	return nil

@@ -19,6 +19,8 @@ func (l linkObj) create(k *kernel, r *record) error {
 		err = l.createMacvlan(k, r)
 	case KindDevice:
 		return moveIn(k, l, r)
+	case KindExisting:
+		return adopt(k, l, r)
 	}
 	if err != nil {
 		return err
@@ -144,6 +146,9 @@ func (l linkObj) remove(k *kernel, r *record) error {
 	if l.Kind == KindDevice {
 		return moveBack(k, l, r)
 	}
+	if r.Existed {
+		return nil // an earlier plugin's: not ours to delete
+	}
 	v, err := k.nsView()
 	if errors.Is(err, errNamespaceGone) {
 		return nil
@@ -153,6 +158,10 @@ func (l linkObj) remove(k *kernel, r *record) error {
 	}
 	in := findLink(v, r.Index, l.Name)
 	if in == nil {
+		if other := v.byName[l.Name]; other != nil {
+			k.warn(fmt.Sprintf("%q in namespace %q is not the link start made (ifindex %d, made %d): left alone",
+				l.Name, k.n.ns, other.Attrs().Index, r.Index))
+		}
 		return nil
 	}
 	h, _ := k.nl()
@@ -186,7 +195,7 @@ func (l linkObj) observe(k *kernel, r *record) string {
 	}
 	a := in.Attrs()
 	switch {
-	case l.Kind != KindDevice && in.Type() != l.Kind:
+	case l.Kind != KindDevice && l.Kind != KindExisting && in.Type() != l.Kind:
 		return fmt.Sprintf("kind %s; want %s", in.Type(), l.Kind)
 	case l.MTU != 0 && a.MTU != l.MTU:
 		return fmt.Sprintf("mtu %d; want %d", a.MTU, l.MTU)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -57,6 +58,7 @@ func (o nsObj) create(k *kernel, r *record) error {
 	if err != nil {
 		return fmt.Errorf("creating namespace file %s: %w", path, err)
 	}
+	r.File = fileID(f)
 	f.Close()
 	err = xnetns.New(func() error {
 		self, err := xnetns.Current()
@@ -75,7 +77,7 @@ func (o nsObj) create(k *kernel, r *record) error {
 		return nil
 	})
 	if err != nil {
-		d.Remove(k.n.ns)
+		_ = d.Remove(k.n.ns)
 		return err
 	}
 	ns, err := k.netns()
@@ -116,8 +118,10 @@ func (nsObj) check(k *kernel, r *record) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return errNamespaceGone
-	case errors.Is(err, xnetns.ErrNotNamespace) && !r.Done && isEmptyFile(path):
-		return errPlaceholder // start was killed before its mount
+	case errors.Is(err, xnetns.ErrNotNamespace) && isPlaceholder(path, r):
+		// start was killed before its mount, or mounted from a private
+		// mount namespace (a sandboxed unit) where the host cannot see it
+		return errPlaceholder
 	case err != nil:
 		return fmt.Errorf("%s: %w: %w", path, errNotOurs, err)
 	case r.NS != nil && id != *r.NS:
@@ -137,9 +141,27 @@ func statNS(path string) (xnetns.ID, error) {
 	return h.ID(), nil
 }
 
-func isEmptyFile(path string) bool {
+// isPlaceholder reports whether path is the empty file start made as the
+// mount point: the same inode, or (start killed before it recorded that)
+// an empty file while the record was not done.
+func isPlaceholder(path string, r *record) bool {
 	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if r.File != nil {
+		return ok && st.Dev == r.File.Dev && st.Ino == r.File.Ino
+	}
+	return !r.Done
+}
+
+func fileID(f *os.File) *xnetns.ID {
+	var st syscall.Stat_t
+	if syscall.Fstat(int(f.Fd()), &st) != nil {
+		return nil
+	}
+	return &xnetns.ID{Dev: st.Dev, Ino: st.Ino}
 }
 
 // remove unmounts and removes the namespace if it is still ours. The

@@ -42,7 +42,7 @@ func (s sysctlObj) create(k *kernel, r *record) error {
 
 // remove puts the value before back (when the spec drops the key).
 func (s sysctlObj) remove(k *kernel, r *record) error {
-	if r.Prior == nil {
+	if r.Prior == nil || sysctlKeyProblem(s.Key) != "" {
 		return nil
 	}
 	ns, err := k.netns()

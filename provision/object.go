@@ -91,6 +91,8 @@ func (l linkObj) render(n names) string {
 	}
 	var cmds []string
 	switch l.Kind {
+	case KindExisting:
+		return "# the existing link " + l.Name + " (made by an earlier plugin)"
 	case KindVeth:
 		cmds = append(cmds, ipn(n.host, "link add %s%s type veth peer name %s%s%s netns %s", l.Peer, mtu, l.Name, mtu, mac, n.ns))
 		if l.Bridge != "" {
@@ -271,6 +273,8 @@ func decodeObject(kind string, raw json.RawMessage) (object, error) {
 		o, err = decodeAs[nftObj](raw)
 	case "hostsysctl":
 		o, err = decodeAs[hostSysctlObj](raw)
+	case "unroute":
+		o, err = decodeAs[unrouteObj](raw)
 	default:
 		return nil, fmt.Errorf("unknown object kind %q", kind)
 	}

@@ -81,7 +81,7 @@ func killInside(ctx context.Context, name string, id xnetns.ID, opt Options) err
 
 func signal(pids []int, sig syscall.Signal) {
 	for _, p := range pids {
-		syscall.Kill(p, sig)
+		_ = syscall.Kill(p, sig)
 	}
 }
 

@@ -30,8 +30,7 @@ func reconcile(st *State, spec *Spec, d *safefile.Dir, opt Options) (Outcome, er
 		n += r
 	}
 	if err != nil {
-		e.save()
-		return Created, err
+		return Created, errors.Join(err, e.save()) // what was done is recorded
 	}
 	st.Complete = true
 	st.Records = ordered(st.Records, desired(spec))
@@ -203,7 +202,7 @@ func (e *engine) reapPeers(peers []record) {
 	for _, p := range peers {
 		name := p.obj.(linkObj).Peer
 		if l := sameLink(waitLinkGone(h, name, 2*time.Second), p.PeerIndex); l != nil {
-			h.LinkDel(l)
+			_ = h.LinkDel(l)
 		}
 	}
 }

@@ -116,7 +116,7 @@ const MaxSpecSize = 1 << 20
 func Load(r io.Reader) (*Spec, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxSpecSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading config: %v", ErrInvalidSpec, err)
+		return nil, fmt.Errorf("%w: reading config: %w", ErrInvalidSpec, err)
 	}
 	if len(b) > MaxSpecSize {
 		return nil, fmt.Errorf("%w: config larger than %d bytes (1 MiB)", ErrInvalidSpec, MaxSpecSize)
@@ -124,7 +124,7 @@ func Load(r io.Reader) (*Spec, error) {
 	var s Spec
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -140,7 +140,7 @@ func Load(r io.Reader) (*Spec, error) {
 func LoadFile(path string) (*Spec, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading config: %v", ErrInvalidSpec, err)
+		return nil, fmt.Errorf("%w: reading config: %w", ErrInvalidSpec, err)
 	}
 	defer f.Close()
 	s, err := Load(f)

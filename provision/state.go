@@ -2,6 +2,7 @@ package provision
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -10,6 +11,11 @@ import (
 
 // StateDir holds one state file per provisioned namespace.
 var StateDir = "/run/netns-daemon"
+
+// ErrCorruptState marks a state file that cannot be read back; stop
+// --force then removes what the kernel shows by our naming and identity
+// rules.
+var ErrCorruptState = errors.New("corrupt state file")
 
 // stateFormat is the state file's layout. Format 1 (no "format" key,
 // "version": 1) was a spec plus a step index; it is still read and stopped.
@@ -39,11 +45,13 @@ type record struct {
 	// confirmed by the kernel.
 	Done      bool          `json:"done"`
 	NS        *xnetns.ID    `json:"ns,omitempty"`           // the namespace's identity
+	File      *xnetns.ID    `json:"file,omitempty"`         // the mount point file start made for it
 	Index     int           `json:"ifindex,omitempty"`      // a link's, in the namespace it lives in
 	PeerIndex int           `json:"peer_ifindex,omitempty"` // a veth's host side
 	Prior     *string       `json:"prior,omitempty"`        // a sysctl's value before
 	Existed   bool          `json:"existed,omitempty"`      // found, not made: left in place
 	Device    *deviceBefore `json:"device,omitempty"`       // a moved device as it was
+	Removed   []routeObj    `json:"removed,omitempty"`      // default routes an unroute deleted
 	Token     string        `json:"nft_token,omitempty"`    // an nftables table's, in a rule comment
 
 	obj object
@@ -87,12 +95,19 @@ func statePath(name string) string { return filepath.Join(StateDir, name+".json"
 func parseState(name string, b []byte) (*State, error) {
 	var st State
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("corrupt state file: %w", err)
+		return nil, fmt.Errorf("not JSON: %w", err)
 	}
 	if st.Spec == nil {
-		return nil, fmt.Errorf("corrupt state file: no spec")
+		return nil, errors.New("no spec")
 	}
 	st.Spec.Name = name
+	// Names that become paths are checked again: a state file is input too.
+	if st.Spec.HostNetns != "" && ValidName(st.Spec.HostNetns) != nil {
+		return nil, fmt.Errorf("host_netns %q is not a namespace name", st.Spec.HostNetns)
+	}
+	if f := st.Spec.NetnsFile; f != "" && (!filepath.IsAbs(f) || filepath.Clean(f) != f) {
+		return nil, fmt.Errorf("netns_file %q is not a clean absolute path", f)
+	}
 	switch {
 	case st.Format == 0 && st.Version == 1:
 		return legacyState(&st), nil
@@ -101,11 +116,11 @@ func parseState(name string, b []byte) (*State, error) {
 	}
 	for i, r := range st.Records {
 		if r == nil {
-			return nil, fmt.Errorf("corrupt state file: record %d is empty", i)
+			return nil, fmt.Errorf("record %d is empty", i)
 		}
 		o, err := decodeObject(r.Kind, r.Obj)
 		if err != nil {
-			return nil, fmt.Errorf("corrupt state file: record %d: %w", i, err)
+			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 		r.obj = o
 	}

@@ -54,7 +54,7 @@ func readState(d *safefile.Dir, name string) (*State, error) {
 	}
 	st, err := parseState(name, b)
 	if err != nil {
-		return nil, fmt.Errorf("reading state of %q: %s: %w", name, statePath(name), err)
+		return nil, fmt.Errorf("reading state of %q: %s: %w: %w", name, statePath(name), ErrCorruptState, err)
 	}
 	return st, nil
 }
@@ -106,7 +106,7 @@ func lockName(name string) (*lock, error) {
 		if syscall.Fstat(int(f.Fd()), &held) == nil &&
 			syscall.Lstat(filepath.Join(StateDir, file), &onDisk) == nil &&
 			held.Ino == onDisk.Ino && held.Dev == onDisk.Dev {
-			d.RemoveTemps(name + ".json") // left by a start or stop that was killed
+			_ = d.RemoveTemps(name + ".json") // left by a start or stop that was killed
 			return &lock{f: f, d: d, name: name}, nil
 		}
 		f.Close() // the file was removed while we waited
@@ -116,7 +116,7 @@ func lockName(name string) (*lock, error) {
 // unlock releases the lock; remove also deletes the lock file.
 func (l *lock) unlock(remove bool) {
 	if remove {
-		l.d.Remove(l.name + ".lock")
+		_ = l.d.Remove(l.name + ".lock")
 	}
 	l.f.Close()
 	l.d.Close()

@@ -19,3 +19,25 @@ func TestSysctlPathOfDottedNames(t *testing.T) {
 		t.Errorf("got %q; want %q", got, want)
 	}
 }
+
+// Every interface name Validate accepts gives rp_filter keys that the
+// sysctl step takes (it refuses keys that could leave /proc/sys/net).
+func TestRPFilterKeysOfOddNames(t *testing.T) {
+	for _, n := range []string{"in.0", "in+0", "a..b", "x@y", "#!~", "in-0_1"} {
+		s := &Spec{Name: "web", Inbound: &Iface{Name: n}}
+		s.Normalize()
+		if err := s.Validate(); err != nil {
+			t.Errorf("%q: %v", n, err)
+			continue
+		}
+		for _, o := range sysctlObjects(s) {
+			key := o.(sysctlObj).Key
+			if why := sysctlKeyProblem(key); why != "" {
+				t.Errorf("%q: key %q refused: %s", n, key, why)
+			}
+			if p := sysctlPath(key); !strings.HasPrefix(p, "/proc/sys/net/ipv4/conf/") || strings.Count(p, "/") != 7 {
+				t.Errorf("%q: path %q; want /proc/sys/net/ipv4/conf/NAME/rp_filter", n, p)
+			}
+		}
+	}
+}

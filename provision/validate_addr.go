@@ -144,7 +144,7 @@ func (s *Spec) checkAddresses(p *problems) {
 	for i, a := range uses {
 		for _, b := range uses[i+1:] {
 			if a.inside && b.inside && a.role != b.role && a.p.Overlaps(b.p) &&
-				!(a.p.Addr().IsLinkLocalUnicast() && b.p.Addr().IsLinkLocalUnicast()) {
+				(!a.p.Addr().IsLinkLocalUnicast() || !b.p.Addr().IsLinkLocalUnicast()) {
 				p.add(b.key, b.p.String(), "subnet overlaps %s (%s): inbound and outbound must be on different subnets", a.key, a.p)
 			}
 		}

@@ -32,6 +32,9 @@ func (d *DNS) check(p *problems) {
 		if why == "" && (ip.IsUnspecified() || ip.IsMulticast()) {
 			why = "want a unicast address"
 		}
+		if why == "" && ip.Is6() && ip.IsLinkLocalUnicast() {
+			why = "an IPv6 link-local nameserver needs a zone, and zones are not taken; use a global or ULA address"
+		}
 		if why == "" && i >= maxNameservers {
 			why = fmt.Sprintf("resolv.conf takes at most %d nameservers (the C library ignores the rest)", maxNameservers)
 		}

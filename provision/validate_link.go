@@ -35,6 +35,10 @@ func (s *Spec) checkLink(p *problems, ifc *Iface) {
 		if ifc.Peer != "" || len(ifc.PeerAddresses) > 0 || ifc.Bridge != "" {
 			p.addKey(r, "peer, peer_addresses and bridge are only for kind veth")
 		}
+	case KindExisting: // the CNI plugin's chained mode
+		if s.NetnsFile == "" {
+			p.add(r+".kind", ifc.Kind, "only for a namespace that exists (the CNI plugin's chained mode)")
+		}
 	default:
 		p.add(r+".kind", ifc.Kind, "want veth, macvlan or device")
 	}

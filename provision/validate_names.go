@@ -12,7 +12,7 @@ import (
 func ValidName(name string) error {
 	if len(name) < 1 || len(name) > 64 || name == "." || name == ".." || name[0] == '-' ||
 		!allOf(name, func(c rune) bool { return alnum(c) || c == '.' || c == '_' || c == '-' }) {
-		return fmt.Errorf("%w: namespace name %q: want 1-64 characters of [A-Za-z0-9._-], not starting with '-', not . or ..", ErrInvalidSpec, name)
+		return fmt.Errorf("%w: namespace name %q: want 1-64 characters of [A-Za-z0-9._-], not . or .. and not starting with '-'", ErrInvalidSpec, name)
 	}
 	return nil
 }

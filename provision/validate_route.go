@@ -23,8 +23,8 @@ func (s *Spec) nextHopProblem(ifc *Iface, uses []addrUse, ip netip.Addr, v4 bool
 			return fmt.Sprintf("is the namespace's own address (%s)", u.key)
 		}
 	}
-	if ip.Is6() && ip.IsLinkLocalUnicast() {
-		return "" // on-link on every link
+	if ip.Is6() && ip.IsLinkLocalUnicast() || ifc.Kind == KindExisting {
+		return "" // on-link on every link; or an adopted link's addresses are not all ours to know
 	}
 	r := s.role(ifc)
 	for _, u := range uses {

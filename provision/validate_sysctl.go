@@ -15,17 +15,17 @@ func sysctlComponents(key string) []string {
 	return parts
 }
 
-// sysctlKeyProblem accepts net.* keys whose parts are plain names, so a key
-// cannot climb out of /proc/sys/net.
+// sysctlKeyProblem accepts net.* keys whose parts are names, so a key
+// cannot climb out of /proc/sys/net. A part may be any interface name we
+// accept (printable ASCII), as the rp_filter keys are made from them.
 func sysctlKeyProblem(key string) string {
 	parts := sysctlComponents(key)
 	if len(parts) < 2 || parts[0] != "net" {
 		return "only net.* keys apply inside a namespace"
 	}
 	for _, p := range parts[1:] {
-		if p == "" || p == "." || p == ".." ||
-			!allOf(p, func(c rune) bool { return alnum(c) || strings.ContainsRune("._:@-", c) }) {
-			return "want dot-separated names of [A-Za-z0-9_:@-] ('/' for a dot inside a name, as sysctl(8) writes in/0 for in.0)"
+		if p == "" || p == "." || p == ".." || !allOf(p, func(c rune) bool { return c > ' ' && c < 0x7f }) {
+			return "want dot-separated names of printable characters, not . or .. ('/' for a dot inside a name, as sysctl(8) writes in/0 for in.0)"
 		}
 	}
 	return ""

@@ -185,6 +185,7 @@ var badCases = []badCase{
 	{"dns", "host name with a space", func(s *Spec) { s.DNS.Hosts = map[string]string{"db evil": "10.9.0.7"} }, `dns.hosts."db evil"`, q("10.9.0.7")},
 	{"dns", "host name underscore", func(s *Spec) { s.DNS.Hosts = map[string]string{"d_b": "10.9.0.7"} }, `dns.hosts.d_b`, q("10.9.0.7")},
 	{"dns", "fourth nameserver", func(s *Spec) { s.DNS.Nameservers = []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"} }, "dns.nameservers[3]", q("10.2.0.4")},
+	{"dns", "link-local nameserver", func(s *Spec) { s.DNS.Nameservers = []string{"fe80::53"} }, "dns.nameservers[0]", q("fe80::53")},
 	{"dns", "unspecified nameserver", func(s *Spec) { s.DNS.Nameservers = []string{"0.0.0.0"} }, "dns.nameservers[0]", q("0.0.0.0")},
 
 	// Namespace names.

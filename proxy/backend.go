@@ -66,11 +66,12 @@ func newBackend(b *Backend) *backend {
 	case "client":
 		be.fromCli = true
 	default:
-		be.source, _ = netip.ParseAddr(b.Source) // validated
+		a, _ := netip.ParseAddr(b.Source) // validated
+		be.source = a.Unmap()
 	}
 	for _, s := range b.Servers {
 		addr, _ := parseServerAddr(s.Address)
-		iv, _ := durationOr(s.CheckInterval, defaultCheckInterval)
+		iv, _ := durationIn(s.CheckInterval, defaultCheckInterval, minCheckInterval, maxTimer) // validated
 		be.servers = append(be.servers, &server{name: s.Name, addr: addr, ns: s.Namespace, check: s.Check, interval: iv})
 	}
 	return be
@@ -132,10 +133,16 @@ func (p *Proxy) connect(b *backend, sess *session) (*server, *net.TCPConn, error
 			if port == 0 {
 				port = sess.dst.Port()
 			}
-			dst = netip.AddrPortFrom(sess.dst.Addr(), port)
+			dst = netip.AddrPortFrom(sess.dst.Addr().Unmap(), port)
 		}
 		if ns == "*" {
 			ns = sess.ns
+		}
+		if s.addr.fromHeader {
+			if err := p.refuseLoop(ns, dst); err != nil {
+				// A hostile or mistaken header: no other server either.
+				return nil, nil, fmt.Errorf("server %q: %w", s.name, err)
+			}
 		}
 		src := b.source
 		if b.fromCli {

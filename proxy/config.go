@@ -91,10 +91,21 @@ type settings struct {
 	maxConns                                     int
 }
 
-// Load reads a config from r and validates it.
+// MaxConfigSize caps a config file: a real one is a few KiB, and the
+// master reads it whole on every reload.
+const MaxConfigSize = 1 << 20
+
+// Load reads a config of at most MaxConfigSize bytes from r and validates it.
 func Load(r io.Reader) (*Config, error) {
+	text, err := io.ReadAll(io.LimitReader(r, MaxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if len(text) > MaxConfigSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes (1 MiB)", ErrInvalidConfig, MaxConfigSize)
+	}
 	var c Config
-	md, err := toml.NewDecoder(r).Decode(&c)
+	md, err := toml.Decode(string(text), &c)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
@@ -133,14 +144,16 @@ func ValidNamespaceName(name string) bool {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != '_' && c != '-' {
 			return false
 		}
 	}
 	return true
 }
 
-func durationOr(s string, def time.Duration) (time.Duration, error) {
+// durationIn parses a duration, def if s is empty, and checks that it is
+// within [lo, hi]: a timer of a nanosecond spins, one of years is a typo.
+func durationIn(s string, def, lo, hi time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil
 	}
@@ -148,8 +161,8 @@ func durationOr(s string, def time.Duration) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if d <= 0 {
-		return 0, errors.New("must be positive")
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("must be between %v and %v", lo, hi)
 	}
 	return d, nil
 }
@@ -178,18 +191,45 @@ func parseHostPort(s string) (netip.AddrPort, error) {
 	if err != nil || a.Zone() != "" {
 		return netip.AddrPort{}, fmt.Errorf("bad IP address %q", host)
 	}
-	return netip.AddrPortFrom(a, uint16(p)), nil
+	return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
 }
 
-// parsePrefix accepts a CIDR or a bare IP (a /32 or /128).
+// normalBind is the socket a bind address makes. IPv4-mapped addresses
+// are IPv4 (parseHostPort unmaps them), and every wildcard ("", 0.0.0.0,
+// ::) is [::]: Go listens on each with the same dual-stack socket.
+func normalBind(ap netip.AddrPort) netip.AddrPort {
+	if a := ap.Addr(); !a.IsValid() || a.IsUnspecified() {
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())
+	}
+	return ap
+}
+
+// parsePrefix accepts a CIDR or a bare IP (a /32 or /128). An IPv4-mapped
+// IPv6 prefix becomes the IPv4 one: peers are matched unmapped, so as
+// written it would never match. One shorter than /96 would mix IPv4 and
+// IPv6 and is refused.
 func parsePrefix(s string) (netip.Prefix, error) {
+	var p netip.Prefix
 	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return netip.Prefix{}, err
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
+	if p.Addr().Zone() != "" {
+		return netip.Prefix{}, errors.New("zone not allowed")
 	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	if p.Addr().Is4In6() {
+		if p.Bits() < 96 {
+			return netip.Prefix{}, errors.New("IPv4-mapped prefix shorter than /96 mixes IPv4 and IPv6")
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,7 +76,21 @@ func TestValidateErrors(t *testing.T) {
 		{"bind host name", `frontend.0.bind = ["localhost:80"]`, `frontend[0] "in": bind "localhost:80": bad IP address "localhost"`},
 		{"bind v6 no brackets", `frontend.0.bind = ["fd00::5:80"]`, `IPv6 address must be in brackets`},
 		{"bad duration", "[defaults]\nconnect_timeout = \"5\"", `defaults.connect_timeout "5": time: missing unit in duration "5"`},
-		{"negative duration", "[defaults]\ngrace = \"-1s\"", `defaults.grace "-1s": must be positive`},
+		{"negative duration", "[defaults]\ngrace = \"-1s\"", `defaults.grace "-1s": must be between 10ms and 24h0m0s`},
+		{"check interval spins", `backend.0.server.0.check_interval = "1ns"`, `check_interval "1ns": must be between 50ms and 24h0m0s`},
+		{"connect timeout tiny", "[defaults]\nconnect_timeout = \"1ns\"", `defaults.connect_timeout "1ns": must be between`},
+		{"client timeout tiny", "[defaults]\nclient_timeout = \"1ms\"", `defaults.client_timeout "1ms": must be between 100ms`},
+		{"server timeout huge", "[defaults]\nserver_timeout = \"48h\"", `defaults.server_timeout "48h": must be between`},
+		{"header timeout zero", "[defaults]\nproxy_header_timeout = \"0s\"", `defaults.proxy_header_timeout "0s": must be between`},
+		{"same bind twice", `frontend.0.bind = ["127.0.0.1:80", "127.0.0.1:80"]`, `frontend[0] "in": bind "127.0.0.1:80": same socket as frontend[0] "in": bind "127.0.0.1:80"`},
+		{"leading zero port", `frontend.0.bind = ["127.0.0.1:80", "127.0.0.1:080"]`, `bind "127.0.0.1:080": same socket as frontend[0] "in": bind "127.0.0.1:80"`},
+		{"mapped bind", `frontend.0.bind = ["127.0.0.1:80", "[::ffff:127.0.0.1]:80"]`, `bind "[::ffff:127.0.0.1]:80": same socket as`},
+		{"wildcards are one", `frontend.0.bind = ["0.0.0.0:80", "[::]:80"]`, `bind "[::]:80": same socket as frontend[0] "in": bind "0.0.0.0:80"`},
+		{"wildcard overlaps", `frontend.0.bind = [":80", "[fd00::1]:80"]`, `bind "[fd00::1]:80": overlaps frontend[0] "in": bind ":80"`},
+		{"across frontends", "[[frontend]]\nname = \"two\"\nbind = [\"127.0.0.1:8080\"]\nbackend = \"app\"", `frontend[1] "two": bind "127.0.0.1:8080": same socket as frontend[0] "in": bind "127.0.0.1:8080"`},
+		{"transparent too", "[[frontend]]\nname = \"two\"\nbind = [\"0.0.0.0:8080\"]\ntransparent = true\nbackend = \"app\"", `frontend[1] "two": bind "0.0.0.0:8080": overlaps frontend[0] "in"`},
+		{"metrics on a frontend's port", "[metrics]\nlisten = \"[::]:8080\"", `metrics.listen "[::]:8080": overlaps frontend[0] "in": bind "127.0.0.1:8080"`},
+		{"mapped trusted too wide", "frontend.0.accept_proxy = true\nfrontend.0.trusted_sources = [\"::ffff:0:0/64\"]", `trusted_sources "::ffff:0:0/64": not an IP or CIDR (IPv4-mapped prefix shorter than /96`},
 		{"max connections", "[defaults]\nmax_connections = -1", `defaults.max_connections: -1 is not between`},
 		{"log format", "[log]\nformat = \"xml\"", `log.format: "xml" is not text or json`},
 		{"namespace name", `namespaces = ["../etc"]`, `namespaces[0]: "../etc" is not a valid namespace name`},
@@ -155,6 +170,60 @@ func firstOr(lines []string, key, def string) string {
 		}
 	}
 	return def
+}
+
+// TestNotCollisions: what the kernel allows is allowed.
+func TestNotCollisions(t *testing.T) {
+	for _, edit := range []string{
+		`frontend.0.bind = ["127.0.0.1:0", "127.0.0.1:0"]`, // the kernel picks two ports
+		`frontend.0.bind = ["127.0.0.1:80", "127.0.0.2:80", "[::1]:80"]`,
+		`frontend.0.bind = ["127.0.0.1:80", "127.0.0.1:81"]`,
+		"[[frontend]]\nname = \"two\"\nnamespace = \"blue\"\nbind = [\"127.0.0.1:8080\"]\nbackend = \"app\"", // another namespace
+	} {
+		if _, err := Load(strings.NewReader(applyEdit(edit))); err != nil {
+			t.Errorf("%s: %v", edit, err)
+		}
+	}
+}
+
+// TestMappedTrustedSource: an IPv4-mapped trusted source matches the IPv4
+// peers it names, rather than nothing.
+func TestMappedTrustedSource(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"::ffff:10.0.0.0/104", "10.0.0.0/8"},
+		{"::ffff:192.0.2.7", "192.0.2.7/32"},
+		{"10.1.2.3/8", "10.0.0.0/8"},
+		{"fd00::1/64", "fd00::/64"},
+	} {
+		p, err := parsePrefix(tt.in)
+		if err != nil || p.String() != tt.want {
+			t.Errorf("parsePrefix(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
+		}
+	}
+	if !trusted([]netip.Prefix{mustPrefix(t, "::ffff:10.0.0.0/104")}, netip.MustParseAddr("10.9.8.7")) {
+		t.Error("peer 10.9.8.7 not trusted by ::ffff:10.0.0.0/104")
+	}
+}
+
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := parsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestConfigTooLarge: a config over 1 MiB is refused, not read whole.
+func TestConfigTooLarge(t *testing.T) {
+	big := minimal + "# " + strings.Repeat("x", MaxConfigSize) + "\n"
+	_, err := Load(strings.NewReader(big))
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
+		t.Errorf("got %v; want a size error", err)
+	}
+	if _, err := Load(strings.NewReader(minimal + "# " + strings.Repeat("x", MaxConfigSize-len(minimal)-3) + "\n")); err != nil {
+		t.Errorf("a config of exactly 1 MiB: %v", err)
+	}
 }
 
 func TestValidateReportsAll(t *testing.T) {

@@ -104,8 +104,13 @@ func (p *Proxy) serve(fe *frontend, c *net.TCPConn) {
 	srv, sc, err := p.connect(fe.backend, s)
 	s.connect = time.Since(s.start)
 	if err != nil {
+		term := err.Error()
+		if errors.Is(err, errLoop) {
+			fe.stats.refused[refusedLoop].Add(1)
+			term = "refused: " + term
+		}
 		c.Close()
-		p.finish(s, err.Error(), slog.LevelWarn)
+		p.finish(s, term, slog.LevelWarn)
 		return
 	}
 	s.srv = srv
@@ -142,7 +147,7 @@ func (p *Proxy) readHeader(s *session) (refusal, string) {
 	if !trusted(s.fe.trusted, s.peer.Addr()) {
 		return refusedUntrusted, "untrusted source for a PROXY header"
 	}
-	s.client.SetReadDeadline(time.Now().Add(p.set.headerTimeout))
+	_ = s.client.SetReadDeadline(time.Now().Add(p.set.headerTimeout))
 	br := headerReaders.Get().(*bufio.Reader)
 	br.Reset(s.client)
 	h, err := proxyproto.Read(br)
@@ -159,7 +164,7 @@ func (p *Proxy) readHeader(s *session) (refusal, string) {
 		}
 		return kind, fmt.Sprintf("reading PROXY header: %v", err)
 	}
-	s.client.SetReadDeadline(time.Time{})
+	_ = s.client.SetReadDeadline(time.Time{})
 	s.hdr = h
 	if h.Command == proxyproto.Proxy && h.Family != proxyproto.Unspec {
 		s.src, s.dst = h.Src, h.Dst

@@ -32,7 +32,7 @@ func (s *syncBuf) String() string {
 }
 
 // waitLog waits up to 5s for the log to contain want.
-func (s *syncBuf) waitLog(t *testing.T, want string) {
+func (s *syncBuf) waitLog(t testing.TB, want string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if strings.Contains(s.String(), want) {
@@ -53,7 +53,7 @@ type running struct {
 func (r *running) addr() string { return r.p.Addrs("in")[0].String() }
 
 // startProxy runs a config until the test ends.
-func startProxy(t *testing.T, cfgText string) *running {
+func startProxy(t testing.TB, cfgText string) *running {
 	t.Helper()
 	cfg, err := Load(strings.NewReader(cfgText))
 	if err != nil {
@@ -90,7 +90,7 @@ type testServer struct {
 
 func (s *testServer) addr() string { return s.ln.Addr().String() }
 
-func serveOn(t *testing.T, ln net.Listener, handle func(net.Conn)) *testServer {
+func serveOn(t testing.TB, ln net.Listener, handle func(net.Conn)) *testServer {
 	t.Helper()
 	s := &testServer{ln: ln}
 	t.Cleanup(func() {

@@ -60,7 +60,7 @@ func Inherit() (*Inherited, error) {
 	}
 	ready := os.NewFile(fdReady, "ready")
 	in.Options.Ready = func() {
-		io.WriteString(ready, "ready\n")
+		_, _ = io.WriteString(ready, "ready\n")
 		ready.Close()
 	}
 	for _, k := range []string{envWorker, envFDNames, envGeneration} {

@@ -13,6 +13,6 @@ func workerAttr() *syscall.SysProcAttr {
 
 func monotonicUsec() int64 {
 	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano() / 1000
 }

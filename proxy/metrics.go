@@ -2,13 +2,9 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 )
 
 // Metrics are hand-written Prometheus text exposition: a few dozen lines
@@ -25,10 +21,11 @@ const (
 	refusedHeaderTimeout
 	refusedBadHeader
 	refusedMaxConns // accept loop found every max_connections slot taken
+	refusedLoop     // the destination was one of our own listeners
 	nRefusals
 )
 
-var refusalNames = [nRefusals]string{"unknown_namespace", "untrusted_source", "header_timeout", "bad_header", "max_connections"}
+var refusalNames = [nRefusals]string{"unknown_namespace", "untrusted_source", "header_timeout", "bad_header", "max_connections", "loop"}
 
 type frontendStats struct {
 	current, total    atomic.Int64
@@ -144,23 +141,3 @@ func (m *metricWriter) val(labels string, v int64) {
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func label(k, v string) string { return k + `="` + labelEscaper.Replace(v) + `"` }
-
-// serveMetrics answers scrapes on ln until ctx is done.
-func (p *Proxy) serveMetrics(ctx context.Context, ln net.Listener) {
-	srv := &http.Server{
-		ReadHeaderTimeout: 5 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			bw := bufio.NewWriter(w)
-			p.writeMetrics(bw)
-			bw.Flush()
-		}),
-	}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-		p.log.Warn("serving metrics", "err", err)
-	}
-}

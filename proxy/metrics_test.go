@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -97,9 +98,20 @@ func TestMetricsRefusals(t *testing.T) {
 // name{labels} -> value.
 func scrapeConn(t *testing.T, c net.Conn) map[string]int64 {
 	t.Helper()
+	m, err := scrapeErr(c)
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	return m
+}
+
+// scrapeErr is scrapeConn that says what went wrong.
+func scrapeErr(c net.Conn) (map[string]int64, error) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /metrics HTTP/1.0\r\n\r\n")
+	if _, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\n\r\n"); err != nil {
+		return nil, err
+	}
 	out := map[string]int64{}
 	sc := bufio.NewScanner(c)
 	body := false
@@ -115,12 +127,39 @@ func scrapeConn(t *testing.T, c net.Conn) map[string]int64 {
 		i := strings.LastIndexByte(line, ' ')
 		var v int64
 		if _, err := fmt.Sscan(line[i+1:], &v); err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
+			return nil, fmt.Errorf("metrics line %q: %w", line, err)
 		}
 		out[line[:i]] = v
 	}
-	if len(out) == 0 {
-		t.Fatal("metrics: empty scrape")
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading after %d metrics: %w", len(out), err)
 	}
-	return out
+	if len(out) == 0 {
+		return nil, errors.New("empty scrape")
+	}
+	return out, nil
+}
+
+// TestMetricsBounds: the endpoint answers GET only and refuses a request
+// header over its cap.
+func TestMetricsBounds(t *testing.T) {
+	echo := serveOn(t, listenLoopback(t), echoServer)
+	r := startProxy(t, config("", "", addrLine(echo))+"\n[metrics]\nlisten = \"127.0.0.1:0\"\n")
+	for _, tt := range []struct{ req, want string }{
+		{"POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", " 405 "},
+		{"GET / HTTP/1.0\r\nX-Big: " + strings.Repeat("x", 2*metricsMaxHeader+4096) + "\r\n\r\n", " 431 "},
+		{"GET / HTTP/1.0\r\n\r\n", " 200 "},
+	} {
+		c, err := net.Dial("tcp", r.p.MetricsAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, tt.req)
+		got, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("%.30q: got %q; want %q", tt.req, got, tt.want)
+		}
+	}
 }

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func skipUnlessRoot(t *testing.T) {
+func skipUnlessRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces")
@@ -31,7 +31,7 @@ func skipUnlessRoot(t *testing.T) {
 
 // newTestNS creates a throwaway namespace with lo up, removed when the test
 // ends however it ends. Only tests shell out to ip.
-func newTestNS(t *testing.T) string {
+func newTestNS(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
@@ -52,7 +52,7 @@ func newTestNS(t *testing.T) string {
 
 // testNS opens namespaces for the test's own sockets, through the same
 // primitive the proxy uses.
-func testNS(t *testing.T, names ...string) *nsTable {
+func testNS(t testing.TB, names ...string) *nsTable {
 	t.Helper()
 	tbl, err := openNamespaces(names)
 	if err != nil {
@@ -62,7 +62,7 @@ func testNS(t *testing.T, names ...string) *nsTable {
 	return tbl
 }
 
-func listenInNS(t *testing.T, tbl *nsTable, ns, addr string) net.Listener {
+func listenInNS(t testing.TB, tbl *nsTable, ns, addr string) net.Listener {
 	t.Helper()
 	ln, err := tbl.listenIn(ns, addr, false)
 	if err != nil {
@@ -162,10 +162,7 @@ func TestNoThreadLeftBehind(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	var self unix.Stat_t
-	if err := unix.Fstat(tbl.self, &self); err != nil {
-		t.Fatal(err)
-	}
+	self := tbl.self.ID()
 	tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
 	for _, p := range tasks {
 		var st unix.Stat_t

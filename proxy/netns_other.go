@@ -23,11 +23,16 @@ func openNamespaces(names []string) (*nsTable, error) {
 
 func (t *nsTable) close() {}
 
-func (t *nsTable) has(ns string) bool { return ns == "" }
-
 func (t *nsTable) socketIn(ns string, open func(controlFunc) error) error {
 	if ns != "" {
 		return fmt.Errorf("entering namespace %q: %w", ns, errNoNetns)
 	}
 	return open(nil)
+}
+
+func (t *nsTable) id(ns string) (string, error) {
+	if ns != "" {
+		return "", fmt.Errorf("identifying namespace %q: %w", ns, errNoNetns)
+	}
+	return "self", nil
 }

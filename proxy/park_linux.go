@@ -91,7 +91,7 @@ func (h *half) park(idle time.Duration) (bool, error) {
 	} else {
 		ps.timer.Reset(idle)
 	}
-	if err := h.raw.Control(h.mover.armFn); err != nil || ps.armErr != nil {
+	if err := h.raw.Control(h.armFn); err != nil || ps.armErr != nil {
 		ps.parked = false
 		ps.timer.Stop()
 		return false, ps.armErr

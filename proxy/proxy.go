@@ -18,7 +18,9 @@ type Proxy struct {
 	allowed   map[string]bool // namespaces a PROXY header may select
 	frontends []*frontend
 	backends  []*backend
-	metrics   *net.TCPListener // nil: no [metrics]
+	metrics   *net.TCPListener  // nil: no [metrics]
+	own       []ownListener     // every listening socket, for refuseLoop
+	ids       map[string]string // namespace name ("" = own) -> identity
 	opts      Options
 
 	mu       sync.Mutex
@@ -70,6 +72,18 @@ func NewWithOptions(cfg *Config, log *slog.Logger, opts Options) (*Proxy, error)
 		return nil, err
 	}
 	p.ns = ns
+	p.ids = map[string]string{}
+	for _, n := range append(names, "") {
+		if p.ids[n], err = ns.id(n); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	specs, err := cfg.listenSpecs(ns)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
 	raiseFileLimit(len(cfg.Frontends) * p.set.maxConns)
 	byName := map[string]*backend{}
 	for i := range cfg.Backends {
@@ -88,7 +102,7 @@ func NewWithOptions(cfg *Config, log *slog.Logger, opts Options) (*Proxy, error)
 		p.frontends = append(p.frontends, fe)
 		byFE[fmt.Sprintf("frontend %q", f.Name)] = fe
 	}
-	for _, sp := range cfg.listenSpecs() {
+	for _, sp := range specs {
 		ln := opts.Listeners[sp.key]
 		delete(opts.Listeners, sp.key)
 		if ln == nil {
@@ -98,6 +112,8 @@ func NewWithOptions(cfg *Config, log *slog.Logger, opts Options) (*Proxy, error)
 				return nil, err
 			}
 		}
+		// The bound address: port 0 in the config is the kernel's pick.
+		p.own = append(p.own, ownListener{id: p.ids[sp.ns], addr: normalBind(addrPort(ln.Addr()))})
 		if fe := byFE[sp.owner]; fe != nil {
 			fe.listeners = append(fe.listeners, ln)
 		} else {
@@ -169,18 +185,27 @@ func (p *Proxy) Serve(ctx context.Context) error {
 			loops.Go(func() { p.acceptLoop(ctx, fe, ln) })
 		}
 	}
+	var ms *metricsServer
 	if p.metrics != nil {
-		loops.Go(func() { p.serveMetrics(ctx, p.metrics) })
+		ms = p.newMetricsServer(p.metrics)
+		go p.serveMetrics(ms)
 	}
 	p.log.Info("started", "frontends", len(p.frontends), "backends", len(p.backends), "generation", p.opts.Generation)
 	if p.opts.Ready != nil {
 		p.opts.Ready()
 	}
 	<-ctx.Done()
+	scrapes := make(chan struct{})
+	go func() { // in step with the connections' drain, not after it
+		if ms != nil {
+			ms.drain(p.set.grace)
+		}
+		close(scrapes)
+	}()
 	p.closeListeners()
 	loops.Wait()
 	drained := make(chan struct{})
-	go func() { p.conns.Wait(); close(drained) }()
+	go func() { p.conns.Wait(); <-scrapes; close(drained) }()
 	p.log.Info("stopping", "connections", p.active(), "grace", p.set.grace)
 	select {
 	case <-drained:

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -140,7 +141,7 @@ func TestHeaderTimeout(t *testing.T) {
 	defer c.Close()
 	io.WriteString(c, "PROXY TCP4")
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Errorf("read after a stalled header: %v; want EOF", err)
 	}
 	r.log.waitLog(t, "i/o timeout")
@@ -273,7 +274,7 @@ func TestIdleTimeout(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Read(buf); err != io.EOF {
+	if _, err := c.Read(buf); !errors.Is(err, io.EOF) {
 		t.Errorf("idle read: %v; want EOF", err)
 	}
 	if d := time.Since(last); d < 250*time.Millisecond || d > 2*time.Second {
@@ -334,7 +335,7 @@ func TestGrace(t *testing.T) {
 	if d := time.Since(start); d < 450*time.Millisecond {
 		t.Errorf("stopped after %v; want the 500ms grace", d)
 	}
-	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Errorf("after grace read %v; want EOF", err)
 	}
 	r.log.waitLog(t, "term=shutdown")

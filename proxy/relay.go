@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,7 @@ func (r *relay) newHalf(h *half, dst, src *net.TCPConn, idle time.Duration, name
 	// Field by field: the mover's lock may already be in use by closeAll.
 	h.dst, h.src, h.raw, h.dstRaw = dst, src, raw, dstRaw
 	h.idle, h.name, h.timeout = idle, name, timeout
-	h.mover.init(h)
+	h.init(h)
 	return nil
 }
 
@@ -123,4 +124,13 @@ func (r *relay) fail(reason string) {
 func (r *relay) wakeParked() {
 	r.c2s.wakeClosed()
 	r.s2c.wakeClosed()
+}
+
+// passReset makes the coming close of c an abort (SO_LINGER 0: a RST, not
+// a FIN) when err says the other side was reset, so that a reset reaches
+// the far end as a reset rather than as a clean EOF.
+func passReset(c *net.TCPConn, err error) {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		_ = c.SetLinger(0)
+	}
 }

@@ -48,7 +48,7 @@ func copyHalf(h *half) (reason string, parked bool) {
 		if h.takeTimeout() {
 			return h.timeout, false
 		}
-		h.src.SetReadDeadline(time.Now().Add(min(parkAfter, h.idle)))
+		_ = h.src.SetReadDeadline(time.Now().Add(min(parkAfter, h.idle)))
 		n, err := h.move()
 		h.n += n
 		switch {
@@ -90,6 +90,7 @@ func (h *half) move() (int64, error) {
 			pipes.put(p)
 		}
 		if m.inErr != nil {
+			passReset(h.dst, m.inErr)
 			return 0, fmt.Errorf("reading: %w", m.inErr)
 		}
 		return 0, nil
@@ -102,6 +103,7 @@ func (h *half) move() (int64, error) {
 		err = m.outErr
 	}
 	if err != nil {
+		passReset(h.src, err)
 		return moved, fmt.Errorf("writing: %w", err)
 	}
 	return moved, nil
@@ -121,9 +123,9 @@ func (m *mover) fill(fd uintptr) bool {
 	for {
 		n, err := splice(int(fd), p.w, p.size)
 		switch {
-		case err == unix.EINTR:
+		case err == unix.EINTR: //nolint:errorlint // a raw errno from the syscall
 			continue
-		case err == unix.EAGAIN:
+		case err == unix.EAGAIN: //nolint:errorlint // a raw errno from the syscall
 			pipes.put(p)
 			return false
 		case err != nil:
@@ -143,8 +145,8 @@ func (m *mover) drain(fd uintptr) bool {
 	for m.p.data > 0 {
 		n, err := splice(m.p.r, int(fd), m.p.data)
 		switch {
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
+		case err == unix.EINTR: //nolint:errorlint // a raw errno from the syscall
+		case err == unix.EAGAIN: //nolint:errorlint // a raw errno from the syscall
 			return false
 		case err != nil:
 			m.outErr = err

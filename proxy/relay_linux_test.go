@@ -1,12 +1,15 @@
 package proxy
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -79,9 +82,65 @@ func TestParkedConnections(t *testing.T) {
 	}
 	for i, c := range conns[n/2:] {
 		c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		if _, err := c.Read(buf); err != io.EOF {
+		if _, err := c.Read(buf); !errors.Is(err, io.EOF) {
 			t.Errorf("parked conn %d after grace: %v; want EOF", i, err)
 		}
 	}
 	r.log.waitLog(t, "term=shutdown")
+}
+
+// TestResetPassedThrough: when one side aborts (RST), the other sees a
+// reset too, not a clean EOF, in both directions, whether the relay was
+// busy or parked.
+func TestResetPassedThrough(t *testing.T) {
+	for _, parked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("parked=%v", parked), func(t *testing.T) {
+			serverSaw := make(chan error, 1)
+			abortServer := make(chan bool, 1) // true: the server aborts; false: it reads until the client does
+			srv := serveOn(t, listenLoopback(t), func(c net.Conn) {
+				b := make([]byte, 1)
+				if _, err := io.ReadFull(c, b); err != nil {
+					serverSaw <- err
+					return
+				}
+				c.Write(b)
+				if <-abortServer {
+					c.(*net.TCPConn).SetLinger(0)
+					c.Close()
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				_, err := c.Read(b)
+				serverSaw <- err
+			})
+			r := startProxy(t, config("", "", addrLine(srv)))
+			wait := func() {
+				if parked {
+					time.Sleep(parkAfter + 300*time.Millisecond)
+				}
+			}
+
+			abortServer <- true
+			c := dialProxy(t, r)
+			wait()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("client after the server's reset: %v; want ECONNRESET", err)
+			}
+
+			abortServer <- false
+			c = dialProxy(t, r)
+			wait()
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+			select {
+			case err := <-serverSaw:
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("server after the client's reset: %v; want ECONNRESET", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("server saw nothing of the client's reset")
+			}
+		})
+	}
 }

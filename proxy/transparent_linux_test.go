@@ -38,7 +38,7 @@ func newTransparentNet(t *testing.T, tproxyPort int) *transparentNet {
 		cmd := exec.Command("sh", transparentScript, action, n.p)
 		cmd.Env = append(os.Environ(), fmt.Sprintf("TPROXY_PORT=%d", tproxyPort), "TPROXY_DST=10.9.9.9/32", "TPROXY_DPORT=80")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s %s: %v: %s", transparentScript, action, err, out)
+			return fmt.Errorf("%s %s: %w: %s", transparentScript, action, err, out)
 		}
 		return nil
 	}
@@ -115,5 +115,29 @@ func TestTproxyFrontend(t *testing.T) {
 	r.log.waitLog(t, "term=closed")
 	if !strings.Contains(r.log.String(), "client=10.77.1.2") {
 		t.Errorf("log does not name the client:\n%s", r.log)
+	}
+}
+
+// TestTproxyLoopRefused: a client that connects straight to the
+// transparent listener's own port gives it an original destination that
+// is the listener itself; that is refused as a loop (the proxy would
+// connect to itself from the client's address), while tproxied traffic
+// flows.
+func TestTproxyLoopRefused(t *testing.T) {
+	skipUnlessRoot(t)
+	n := newTransparentNet(t, 15002)
+	n.peerServer(t, "10.9.9.9:80")
+	r := n.proxy(t, "bind = [\"0.0.0.0:15002\"]\ntransparent = true", "*")
+	got, _ := roundTrip(t, func() (net.Conn, error) { return nstest.Dial(t, n.c, "10.77.1.1:15002") }, "hello")
+	if got != "" {
+		t.Errorf("straight to the listener: got %q; want the connection closed", got)
+	}
+	if got, want := n.roundTrip(t, "10.9.9.9:80"), "peer=10.77.1.2 local=10.9.9.9:80 got=hello"; got != want {
+		t.Errorf("tproxied: got %q; want %q", got, want)
+	}
+	r.waitLogCount(t, "10.77.1.1:15002 in namespace", 1)
+	fe := r.p.frontends[0]
+	if l, c := fe.stats.refused[refusedLoop].Load(), fe.stats.total.Load(); l != 1 || c != 2 {
+		t.Errorf("loop refusals %d, accepted %d; want 1 and 2 (no connection to ourselves)", l, c)
 	}
 }

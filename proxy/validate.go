@@ -19,6 +19,16 @@ const (
 	defaultCheckInterval  = 2 * time.Second
 )
 
+// Bounds of every timer: below them a timer spins or refuses everything
+// (check_interval = "1ns" kept a worker at 100% CPU), above them it is a
+// typo.
+const (
+	minTimeout       = 10 * time.Millisecond  // connect, header, grace
+	minIdleTimeout   = 100 * time.Millisecond // client_timeout, server_timeout
+	minCheckInterval = 50 * time.Millisecond
+	maxTimer         = 24 * time.Hour
+)
+
 // ConfigError names the offending key and says what is wrong with it.
 type ConfigError struct {
 	Key    string // e.g. `frontend[0] "in": bind "10.1.0.5"`
@@ -64,6 +74,7 @@ func (c *Config) Validate() error {
 		backends[b.Name] = b
 		v.backend(key, b)
 	}
+	binds := bindSet{}
 	names := map[string]bool{}
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
@@ -74,11 +85,14 @@ func (c *Config) Validate() error {
 			v.addf(key, "duplicate frontend name")
 		}
 		names[f.Name] = true
-		v.frontend(key, f, backends[f.Backend])
+		v.frontend(key, f, backends[f.Backend], binds)
 	}
 	if m := c.Metrics; m.Listen != "" {
-		if _, err := parseHostPort(m.Listen); err != nil {
-			v.addf(fmt.Sprintf("metrics.listen %q", m.Listen), "%v", err)
+		mkey := fmt.Sprintf("metrics.listen %q", m.Listen)
+		if ap, err := parseHostPort(m.Listen); err != nil {
+			v.addf(mkey, "%v", err)
+		} else {
+			binds.add(&v, mkey, m.Namespace, ap)
 		}
 	} else if m.Namespace != "" {
 		v.addf("metrics.namespace", "set without metrics.listen")
@@ -92,13 +106,16 @@ func (c *Config) Validate() error {
 	return errors.Join(v.errs...)
 }
 
-func (v *validator) frontend(key string, f *Frontend, b *Backend) {
+func (v *validator) frontend(key string, f *Frontend, b *Backend, binds bindSet) {
 	if len(f.Bind) == 0 {
 		v.addf(key, "bind: no address")
 	}
 	for _, a := range f.Bind {
-		if _, err := parseHostPort(a); err != nil {
-			v.addf(fmt.Sprintf("%s: bind %q", key, a), "%v", err)
+		bkey := fmt.Sprintf("%s: bind %q", key, a)
+		if ap, err := parseHostPort(a); err != nil {
+			v.addf(bkey, "%v", err)
+		} else {
+			binds.add(v, bkey, f.Namespace, ap)
 		}
 	}
 	if f.Namespace != "" && !ValidNamespaceName(f.Namespace) {
@@ -106,7 +123,7 @@ func (v *validator) frontend(key string, f *Frontend, b *Backend) {
 	}
 	for _, s := range f.TrustedSources {
 		if _, err := parsePrefix(s); err != nil {
-			v.addf(fmt.Sprintf("%s: trusted_sources %q", key, s), "not an IP or CIDR")
+			v.addf(fmt.Sprintf("%s: trusted_sources %q", key, s), "not an IP or CIDR (%v)", err)
 		}
 	}
 	if f.AcceptProxy && len(f.TrustedSources) == 0 {
@@ -163,13 +180,45 @@ func (v *validator) backend(key string, b *Backend) {
 		if s.Namespace != "" && s.Namespace != "*" && !ValidNamespaceName(s.Namespace) {
 			v.addf(skey, "namespace %q is not \"*\" or a valid namespace name", s.Namespace)
 		}
-		if _, err := durationOr(s.CheckInterval, defaultCheckInterval); err != nil {
+		if _, err := durationIn(s.CheckInterval, defaultCheckInterval, minCheckInterval, maxTimer); err != nil {
 			v.addf(fmt.Sprintf("%s: check_interval %q", skey, s.CheckInterval), "%v", err)
 		}
 		if s.Check && (dst.fromHeader || s.Namespace == "*") {
 			v.addf(skey, "check needs a fixed address and namespace")
 		}
 	}
+}
+
+// bindSet finds binds the kernel would refuse: by namespace name and port,
+// the normalised address of every bind so far and the key that made it.
+type bindSet map[string]map[uint16][]boundAt
+
+type boundAt struct {
+	addr netip.Addr
+	key  string
+}
+
+// add records a bind, reporting one that is the same socket as an earlier
+// one or overlaps it (a wildcard and a specific address on one port: the
+// second bind fails with EADDRINUSE). Port 0 (the kernel picks) never
+// collides.
+func (bs bindSet) add(v *validator, key, ns string, ap netip.AddrPort) {
+	if ap.Port() == 0 {
+		return
+	}
+	ap = normalBind(ap)
+	if bs[ns] == nil {
+		bs[ns] = map[uint16][]boundAt{}
+	}
+	for _, o := range bs[ns][ap.Port()] {
+		switch {
+		case o.addr == ap.Addr():
+			v.addf(key, "same socket as %s", o.key)
+		case o.addr.IsUnspecified() || ap.Addr().IsUnspecified():
+			v.addf(key, "overlaps %s (a wildcard takes the port on every address)", o.key)
+		}
+	}
+	bs[ns][ap.Port()] = append(bs[ns][ap.Port()], boundAt{ap.Addr(), key})
 }
 
 // serverAddr is a parsed server address; fromHeader means "*"/"*:PORT".
@@ -216,18 +265,18 @@ func (c *Config) settings(v *validator) settings {
 	d := &c.Defaults
 	var s settings
 	for _, x := range []struct {
-		key string
-		val string
-		def time.Duration
-		dst *time.Duration
+		key     string
+		val     string
+		def, lo time.Duration
+		dst     *time.Duration
 	}{
-		{"connect_timeout", d.ConnectTimeout, defaultConnectTimeout, &s.connectTimeout},
-		{"client_timeout", d.ClientTimeout, defaultIdleTimeout, &s.clientTimeout},
-		{"server_timeout", d.ServerTimeout, defaultIdleTimeout, &s.serverTimeout},
-		{"proxy_header_timeout", d.ProxyHeaderTimeout, defaultHeaderTimeout, &s.headerTimeout},
-		{"grace", d.Grace, defaultGrace, &s.grace},
+		{"connect_timeout", d.ConnectTimeout, defaultConnectTimeout, minTimeout, &s.connectTimeout},
+		{"client_timeout", d.ClientTimeout, defaultIdleTimeout, minIdleTimeout, &s.clientTimeout},
+		{"server_timeout", d.ServerTimeout, defaultIdleTimeout, minIdleTimeout, &s.serverTimeout},
+		{"proxy_header_timeout", d.ProxyHeaderTimeout, defaultHeaderTimeout, minTimeout, &s.headerTimeout},
+		{"grace", d.Grace, defaultGrace, minTimeout, &s.grace},
 	} {
-		dur, err := durationOr(x.val, x.def)
+		dur, err := durationIn(x.val, x.def, x.lo, maxTimer)
 		if err != nil {
 			v.addf(fmt.Sprintf("defaults.%s %q", x.key, x.val), "%v", err)
 		}

@@ -98,6 +98,18 @@ grep nameserver "/proc/$pid/root/etc/resolv.conf" 2>/dev/null || cat "/etc/netns
 say "netns-daemon-status"
 "$BIN/netns-daemon-status" "$SVC"
 
+say "a VIP added in place: only the difference is applied; the daemon keeps running"
+sed 's|^addresses = \["10.10.0.2/24"\]|addresses = ["10.10.0.2/24", "10.10.0.3/24"]|' "$tmp/$SVC.toml" >"$tmp/$SVC-vip.toml"
+"$BIN/netns-daemon-start" -c "$tmp/$SVC-vip.toml" --dry-run "$SVC"
+"$BIN/netns-daemon-start" -c "$tmp/$SVC-vip.toml" "$SVC"
+echo "PID $pid is still: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+
+say "drift: the outbound veth deleted by hand; status says so (exit 1), start repairs it"
+ip -n "$HOST" link del "$SVC-out"
+"$BIN/netns-daemon-status" "$SVC" || echo "(exit $?)"
+"$BIN/netns-daemon-start" -c "$tmp/$SVC-vip.toml" "$SVC"
+"$BIN/netns-daemon-status" "$SVC"
+
 say "teardown"
 kill "$pid"
 wait "$pid" || true

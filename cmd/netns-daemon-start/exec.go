@@ -49,7 +49,7 @@ func join(f *flags) {
 		fail(err)
 	}
 	if _, err := os.Stat(provision.NetnsPath(f.Name)); err != nil {
-		fail(fmt.Errorf("%w: --join: namespace %q does not exist (%v)", provision.ErrInvalidSpec, f.Name, err))
+		fail(fmt.Errorf("%w: --join: namespace %q does not exist (%w)", provision.ErrInvalidSpec, f.Name, err))
 	}
 	spec := &provision.Spec{Name: f.Name}
 	if st, err := provision.ReadState(f.Name); err == nil && st != nil {
@@ -70,7 +70,7 @@ func execInside(f *flags, spec *provision.Spec, cmd *provision.Command, outcome 
 	err := cmd.Run(warn(f))
 	if outcome != provision.Unchanged {
 		if serr := provision.Stop(context.Background(), spec.Name, opt); serr != nil {
-			err = fmt.Errorf("%w (rolling back: %v)", err, serr)
+			err = fmt.Errorf("%w (rolling back: %w)", err, serr)
 		}
 	}
 	fail(err)

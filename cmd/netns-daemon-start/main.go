@@ -83,7 +83,7 @@ func main() {
 		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		_ = enc.Encode(rep)
 	case !f.Quiet:
 		fmt.Printf("%s: %s %s in %s: %s\n", spec.Name, outcome, provision.NetnsPath(spec.Name), took.Round(10*time.Microsecond), summary(spec))
 	}

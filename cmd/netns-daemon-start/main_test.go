@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,5 +82,61 @@ func TestAdHocFlagsProvisionAndJSON(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("--json output lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// On a provisioned name --dry-run prints only the difference, as commands,
+// and changes nothing.
+func TestDryRunOnAProvisionedNamePrintsTheDifference(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	name := nstest.Name("ndc")
+	t.Cleanup(func() { provision.Stop(t.Context(), name, provision.Options{}) })
+	base := []string{"--host-netns", host, "--network", "10.1.0.5/24", "--peer-address", "10.1.0.1/24",
+		"--outbound", "10.2.0.5/24", "--gateway", "10.2.0.1", "-q"}
+	if out, code := run(t, append(base, name)...); code != 0 {
+		t.Fatalf("start: exit %d: %s", code, out)
+	}
+	out, code := run(t, append(base, "--dry-run", "--nameserver", "10.2.0.1", name)...)
+	body := "# written by netns-daemon-start for namespace " + name + "\nnameserver 10.2.0.1\n"
+	want := fmt.Sprintf("mkdir -p /etc/netns/%s\nwrite /etc/netns/%s/resolv.conf (%d bytes)\n", name, name, len(body))
+	if code != 0 || out != want {
+		t.Errorf("dry-run of a change: got exit %d, %q; want exit 0 and %q", code, out, want)
+	}
+	if out, code := run(t, append(base, "--dry-run", name)...); code != 0 || out != "" {
+		t.Errorf("dry-run of the same spec: got exit %d, %q; want nothing", code, out)
+	}
+	if _, err := os.Stat("/etc/netns/" + name); err == nil {
+		t.Error("dry-run wrote /etc/netns")
+	}
+}
+
+// Stop refuses, exit 1, when /run/netns/NAME is not the namespace start
+// made: a symlink is never followed.
+func TestStopRefusesASymlinkExit1(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	victim := nstest.NS(t, "ndv")
+	name := nstest.Name("ndc")
+	if out, code := run(t, "--host-netns", host, "--outbound", "10.2.0.5/24", "-q", name); code != 0 {
+		t.Fatalf("start: exit %d: %s", code, out)
+	}
+	t.Cleanup(func() {
+		os.Remove(provision.NetnsPath(name))
+		os.Remove(provision.StateDir + "/" + name + ".json")
+		os.Remove(provision.StateDir + "/" + name + ".lock")
+	})
+	nstest.IP(t, "netns", "del", name)
+	if err := os.Symlink(provision.NetnsPath(victim), provision.NetnsPath(name)); err != nil {
+		t.Fatal(err)
+	}
+	stop := filepath.Join(bintest.Dir(t), "netns-daemon-stop")
+	out, err := exec.Command(stop, name).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "not the namespace") {
+		t.Errorf("stop through a symlink: got %v, %q; want exit 1 saying it is not the namespace start made", err, out)
+	}
+	if _, err := os.Stat(provision.NetnsPath(victim)); err != nil {
+		t.Errorf("the symlink's target is gone: %v", err)
 	}
 }

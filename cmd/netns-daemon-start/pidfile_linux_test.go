@@ -58,13 +58,15 @@ func TestPidfileNeverFollowsSymlinks(t *testing.T) {
 	}
 }
 
-// A symlink on the way to the pidfile (a directory the service user could
-// swap) is refused before anything is made.
+// A symlink on the way to the pidfile that the service user planted (in
+// its own directory) is refused before anything is made. Only symlinks
+// that root alone could have made, like /var/run -> /run, are followed.
 func TestPidfileDirectoryWithSymlinkRefused(t *testing.T) {
 	nstest.SkipUnlessRoot(t)
 	dir, decoy := serviceDir(t)
-	link := filepath.Join(filepath.Dir(dir), "link")
+	link := filepath.Join(dir, "link")
 	os.Symlink(filepath.Dir(decoy), link)
+	os.Lchown(link, 65534, 65534)
 	name := nstest.Name("ndp")
 	stopAfter(t, name)
 	pidfile := filepath.Join(link, "shadow")

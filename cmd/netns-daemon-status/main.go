@@ -76,7 +76,7 @@ func main() {
 	if args.JSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(entries)
+		_ = enc.Encode(entries)
 	} else {
 		table(os.Stdout, entries)
 	}

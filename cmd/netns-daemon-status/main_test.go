@@ -80,3 +80,37 @@ func TestStatusShowsNamespace(t *testing.T) {
 		t.Errorf("--json: %s lacks %s with 3 interfaces", out, n)
 	}
 }
+
+// Drift as an operator meets it: the outbound veth deleted by hand makes
+// status exit 1 naming it (table and --json); start repairs it; status 0.
+func TestStatusDriftExits1UntilStartRepairs(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	host := nstest.NS(t, "ndh")
+	n := nstest.Name("nds")
+	spec := func() *provision.Spec {
+		return &provision.Spec{Name: n, HostNetns: host,
+			Inbound:  &provision.Iface{Addresses: []string{"10.1.0.5/24"}},
+			Outbound: &provision.Iface{Addresses: []string{"10.2.0.5/24"}, Gateway: "10.2.0.1"}}
+	}
+	t.Cleanup(func() { provision.Stop(t.Context(), n, provision.Options{}) })
+	if _, err := provision.Start(t.Context(), spec(), provision.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	nstest.IP(t, "-n", host, "link", "del", n+"-out")
+	out, code := run(t, n)
+	if code != exitDead || !strings.Contains(out, "link/out0 missing") {
+		t.Errorf("after deleting the outbound veth: got exit %d, %q; want exit %d naming link/out0 missing", code, out, exitDead)
+	}
+	out, _ = run(t, "--json", n)
+	var entries []entry
+	if err := json.Unmarshal([]byte(out), &entries); err != nil || len(entries) != 1 || len(entries[0].Drift) == 0 ||
+		entries[0].Drift[0].Object != "link/out0" {
+		t.Errorf("--json drift: got %s (%v); want link/out0 first", out, err)
+	}
+	if o, err := provision.Start(t.Context(), spec(), provision.Options{}); err != nil || o != provision.Changed {
+		t.Fatalf("repairing start: got %v, %v; want changed in place", o, err)
+	}
+	if out, code := run(t, n); code != 0 || !strings.Contains(out, n+"  ok") {
+		t.Errorf("after repair: got exit %d, %q; want exit 0 and ok", code, out)
+	}
+}

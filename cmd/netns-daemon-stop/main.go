@@ -19,7 +19,7 @@ const name = "netns-daemon-stop"
 var args struct {
 	Timeout time.Duration `default:"10s" help:"How long processes inside get between SIGTERM and SIGKILL."`
 	Wait    bool          `help:"Wait until the kernel has reaped the namespace's veths, so their names are free."`
-	Force   bool          `help:"If the host namespace is gone, move devices to the initial namespace instead of refusing."`
+	Force   bool          `help:"If the host namespace is gone, move devices to the initial namespace instead of refusing; if the state file is unreadable, remove what the kernel shows by our naming and identity rules."`
 	Quiet   bool          `short:"q" help:"Errors only."`
 	Name    string        `arg:"" help:"Namespace name."`
 }

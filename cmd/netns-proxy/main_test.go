@@ -26,6 +26,16 @@ func writeConfig(t *testing.T, text string) string {
 func TestCheckExitCodes(t *testing.T) {
 	good := writeConfig(t, "[[frontend]]\nname = \"in\"\nbind = [\"127.0.0.1:8080\"]\nbackend = \"app\"\n[[backend]]\nname = \"app\"\n[[backend.server]]\nname = \"s1\"\naddress = \"127.0.0.1:9090\"\n")
 	bad := writeConfig(t, "[[frontend]]\nname = \"in\"\nbind = [\"10.1.0.5\"]\nbackend = \"app\"\n[[backend]]\nname = \"app\"\n[[backend.server]]\nname = \"s1\"\naddress = \"127.0.0.1:9090\"\n")
+	base := "[[frontend]]\nname = \"in\"\nbind = [\"127.0.0.1:8080\"]\nbackend = \"app\"\n[[backend]]\nname = \"app\"\n[[backend.server]]\nname = \"s1\"\naddress = \"127.0.0.1:9090\"\n"
+	// Configs the worker failed on or misbehaved with, that --check passed.
+	runtimeFailures := map[string]string{
+		"same bind in two frontends": base + "[[frontend]]\nname = \"two\"\nbind = [\"127.0.0.1:8080\"]\nbackend = \"app\"\n",
+		"same bind twice":            strings.Replace(base, `["127.0.0.1:8080"]`, `["127.0.0.1:8080", "127.0.0.1:08080"]`, 1),
+		"wildcard and specific":      strings.Replace(base, `["127.0.0.1:8080"]`, `["127.0.0.1:8080", "0.0.0.0:8080"]`, 1),
+		"check_interval 1ns":         base + "check = true\ncheck_interval = \"1ns\"\n",
+		"mapped trusted source /64":  strings.Replace(base, `backend = "app"`, "backend = \"app\"\naccept_proxy = true\ntrusted_sources = [\"::ffff:0:0/64\"]", 1),
+		"over 1 MiB":                 base + "# " + strings.Repeat("x", 1<<20) + "\n",
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -39,6 +49,13 @@ func TestCheckExitCodes(t *testing.T) {
 		{"unknown flag", []string{"-c", good, "--bogus"}, 2},
 		{"no config", []string{"--check"}, 2},
 		{"bad log format", []string{"-c", good, "--log-format", "xml"}, 2},
+	}
+	for name, text := range runtimeFailures {
+		tests = append(tests, struct {
+			name string
+			args []string
+			want int
+		}{name, []string{"-c", writeConfig(t, text), "--check"}, 2})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

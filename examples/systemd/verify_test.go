@@ -9,7 +9,7 @@ import (
 )
 
 // TestUnitsVerify runs systemd-analyze verify on every unit and drop-in,
-// with /usr/local/sbin pointed at stub binaries (verify wants ExecStart
+// with /usr/sbin/netns-* pointed at stub binaries (verify wants ExecStart
 // paths to exist). Warnings, such as an unknown key, fail the test too.
 func TestUnitsVerify(t *testing.T) {
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {
@@ -28,11 +28,11 @@ func TestUnitsVerify(t *testing.T) {
 		files []string // copied from here into the unit path
 	}{
 		{"netns@haproxy.service", []string{"netns@.service"}},
-		{"haproxy-netns.service", []string{"haproxy-netns.service"}},
+		{"haproxy-netns.service", []string{"netns@.service", "haproxy-netns.service"}},
 		{"haproxy.service", []string{"netns@.service", "haproxy.service.d/netns.conf"}},
-		{"haproxy.service", []string{"no-helper/haproxy.service.d/netns.conf"}},
+		{"haproxy.service", []string{"netns@.service", "haproxy.service.d/netns.conf", "owned/netns@haproxy.service.d/owned.conf"}},
 		{"netns-proxy.service", []string{"netns-proxy.service"}},
-		{"netns-proxy-netns.service", []string{"netns-proxy-netns.service"}},
+		{"netns-proxy@proxy.service", []string{"netns-proxy@.service"}},
 	} {
 		t.Run(strings.Join(tc.files, "+"), func(t *testing.T) {
 			dir := t.TempDir()
@@ -42,8 +42,8 @@ func TestUnitsVerify(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				dst := filepath.Join(dir, strings.TrimPrefix(f, "no-helper/"))
-				write(t, dst, strings.ReplaceAll(string(b), "/usr/local/sbin/", bin+"/"))
+				dst := filepath.Join(dir, strings.TrimPrefix(f, "owned/"))
+				write(t, dst, strings.ReplaceAll(string(b), "/usr/sbin/netns-", bin+"/netns-"))
 			}
 			cmd := exec.Command("systemd-analyze", "verify", "--man=no", tc.unit)
 			cmd.Dir = dir

@@ -34,15 +34,15 @@ func Get(t testing.TB, ns, addr string) string {
 		if last = err; err != nil {
 			continue
 		}
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		_, _ = io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
 		b, err := io.ReadAll(c)
 		c.Close()
 		head, body, ok := strings.Cut(string(b), "\r\n\r\n")
 		if err == nil && ok && strings.Contains(head, " 200 ") {
 			return body
 		}
-		last = fmt.Errorf("reply %q: %v", b, err)
+		last = fmt.Errorf("reply %q: %w", b, err)
 	}
 	t.Fatalf("GET / from %s to %s: %v", ns, addr, last)
 	return ""

@@ -19,7 +19,9 @@ func MainOrTests(m *testing.M, name string, main func()) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
 }
 
 // Command runs the command under test with args and returns its stdout,

@@ -13,21 +13,7 @@ import (
 
 // Open opens path as a network namespace without following a symlink at
 // its last component, and checks that it is one.
-func Open(path string) (Handle, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ELOOP) {
-		return Handle{}, fmt.Errorf("opening %s: is a symlink: %w", path, ErrNotNamespace)
-	}
-	if err != nil {
-		return Handle{}, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	h, err := fromFd(fd)
-	if err != nil {
-		unix.Close(fd)
-		return Handle{}, fmt.Errorf("opening %s: %w", path, err)
-	}
-	return h, nil
-}
+func Open(path string) (Handle, error) { return open(path, unix.O_NOFOLLOW) }
 
 // OpenFile opens a namespace file a runtime names: /proc/PID/ns/net (a
 // magic link the kernel resolves) or a bind mount like /run/netns/NAME,
@@ -51,8 +37,13 @@ func OfPID(pid int) (Handle, error) { return openProc(fmt.Sprintf("/proc/%d/ns/n
 
 // openProc opens a /proc ns link: those are magic links the kernel
 // resolves itself, so they must be followed.
-func openProc(path string) (Handle, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func openProc(path string) (Handle, error) { return open(path, 0) }
+
+func open(path string, flags int) (Handle, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|flags, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return Handle{}, fmt.Errorf("opening %s: is a symlink: %w", path, ErrNotNamespace)
+	}
 	if err != nil {
 		return Handle{}, &os.PathError{Op: "open", Path: path, Err: err}
 	}

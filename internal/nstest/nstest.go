@@ -40,7 +40,7 @@ func NS(t testing.TB, prefix string) string {
 	t.Helper()
 	name := Name(prefix)
 	IP(t, "netns", "add", name)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
 	IP(t, "-n", name, "link", "set", "lo", "up")
 	return name
 }

@@ -95,7 +95,7 @@ func isSymlink(dirfd int, name string) bool {
 func (d *Dir) Close() error { return unix.Close(d.fd) }
 
 func (d *Dir) fail(op, name string, err error) error {
-	if err == unix.ELOOP {
+	if errors.Is(err, unix.ELOOP) {
 		err = ErrSymlink
 	}
 	return &os.PathError{Op: op, Path: join(d.path, name), Err: err}
@@ -203,7 +203,7 @@ func (d *Dir) WriteFile(name string, data []byte, perm os.FileMode) error {
 		err = unix.Renameat(d.fd, tmp, d.fd, name)
 	}
 	if err != nil {
-		unix.Unlinkat(d.fd, tmp, 0)
+		_ = unix.Unlinkat(d.fd, tmp, 0)
 		return d.fail("writing", name, err)
 	}
 	return nil
@@ -223,7 +223,7 @@ func (d *Dir) createTemp(name string, perm os.FileMode) (string, *os.File, error
 	// The mode asked for, whatever the umask.
 	if err := f.Chmod(perm.Perm()); err != nil {
 		f.Close()
-		unix.Unlinkat(d.fd, tmp, 0)
+		_ = unix.Unlinkat(d.fd, tmp, 0)
 		return "", nil, d.fail("writing", tmp, err)
 	}
 	return tmp, f, nil

@@ -1,0 +1,24 @@
+//go:build manpage
+
+package main
+
+import "github.com/netns-daemon/netns-daemon/internal/manpage"
+
+// go run -tags manpage ./cmd/netns-daemon-status > netns-daemon-status.8
+func init() {
+	manpage.Main(name, &args, manpage.Command{
+		Section: "8",
+		Description: []string{
+			"For each namespace (or only NAME): its interfaces, addresses and routes as the kernel reports them, and the processes inside. `--json` prints the same as JSON.",
+		},
+		Sections: []manpage.Section{{
+			Title: "Exit status",
+			Items: []manpage.Item{
+				{Term: "0", Text: "listed"},
+				{Term: "1", Text: "a namespace could not be inspected"},
+				{Term: "3", Text: "NAME is not provisioned (as LSB status)"},
+			},
+		}},
+		SeeAlso: []string{"netns-daemon-start(8)", "netns-daemon-stop(8)"},
+	})
+}
