@@ -255,3 +255,22 @@ func TestStopRemovesItsOwnPlaceholder(t *testing.T) {
 		t.Errorf("the other file was removed: %v", err)
 	}
 }
+
+// A namespace made after ours was freed can get our nsfs inode number
+// again; the cookie still tells it apart. Simulated by a record whose
+// inode matches the foreign namespace and whose cookie is ours.
+func TestNamespaceWithOurInodeButAnotherCookie(t *testing.T) {
+	nstest.SkipUnlessRoot(t)
+	other := nstest.NS(t, "ndo")
+	id, _ := xnetns.StatPath(NetnsPath(other))
+	k := newKernel(&Spec{Name: other}, nil)
+	defer k.close()
+	r := &record{Kind: "netns", obj: nsObj{}, NS: &id, Cookie: 1, Done: true}
+	if err := (nsObj{}).check(k, r); !errors.Is(err, errNotOurs) {
+		t.Errorf("check with the inode but not the cookie: got %v; want errNotOurs", err)
+	}
+	r.Cookie, _ = cookieAt(NetnsPath(other))
+	if err := (nsObj{}).check(k, r); err != nil {
+		t.Errorf("check with inode and cookie: got %v; want nil", err)
+	}
+}

@@ -43,7 +43,8 @@ func (o nsObj) create(k *kernel, r *record) error {
 		}
 		id := ns.ID()
 		r.NS, r.Existed = &id, true
-		return nil
+		r.Cookie, err = ns.Cookie()
+		return err
 	}
 	path := NetnsPath(k.n.ns)
 	if err := ensureNetnsDir(); err != nil {
@@ -58,7 +59,7 @@ func (o nsObj) create(k *kernel, r *record) error {
 	if err != nil {
 		return fmt.Errorf("creating namespace file %s: %w", path, err)
 	}
-	r.File = fileID(f)
+	r.File = fileIDOf(f)
 	f.Close()
 	err = xnetns.New(func() error {
 		self, err := xnetns.Current()
@@ -67,6 +68,9 @@ func (o nsObj) create(k *kernel, r *record) error {
 		}
 		id := self.ID()
 		self.Close()
+		if r.Cookie, err = xnetns.ThreadCookie(); err != nil {
+			return err
+		}
 		r.NS = &id
 		if err := k.ahead(); err != nil {
 			return err
@@ -126,8 +130,23 @@ func (nsObj) check(k *kernel, r *record) error {
 		return fmt.Errorf("%s: %w: %w", path, errNotOurs, err)
 	case r.NS != nil && id != *r.NS:
 		return fmt.Errorf("%s is namespace %v, start made %v: %w", path, id, *r.NS, errNotOurs)
+	case r.Cookie != 0:
+		// Same inode; the cookie tells a namespace made after ours was
+		// freed (which can get the inode number again) from ours.
+		if c, err := cookieAt(path); err != nil || c != r.Cookie {
+			return fmt.Errorf("%s has namespace cookie %d, start made %d: %w", path, c, r.Cookie, errNotOurs)
+		}
 	}
 	return nil
+}
+
+func cookieAt(path string) (uint64, error) {
+	h, err := xnetns.OpenFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer h.Close()
+	return h.Cookie()
 }
 
 var errPlaceholder = errors.New("placeholder of a namespace never mounted")
@@ -151,17 +170,22 @@ func isPlaceholder(path string, r *record) bool {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if r.File != nil {
-		return ok && st.Dev == r.File.Dev && st.Ino == r.File.Ino
+		return ok && *r.File == idOfStat(st)
 	}
 	return !r.Done
 }
 
-func fileID(f *os.File) *xnetns.ID {
+func idOfStat(st *syscall.Stat_t) fileID {
+	return fileID{Dev: st.Dev, Ino: st.Ino, Ctime: st.Ctim.Nano()}
+}
+
+func fileIDOf(f *os.File) *fileID {
 	var st syscall.Stat_t
 	if syscall.Fstat(int(f.Fd()), &st) != nil {
 		return nil
 	}
-	return &xnetns.ID{Dev: st.Dev, Ino: st.Ino}
+	id := idOfStat(&st)
+	return &id
 }
 
 // remove unmounts and removes the namespace if it is still ours. The

@@ -192,7 +192,7 @@ func TestStartTwiceSameAndChangedSpec(t *testing.T) {
 	if got, err := Start(context.Background(), again, Options{}); err != nil || got != Unchanged {
 		t.Fatalf("same spec: got %v, %v; want unchanged", got, err)
 	}
-	before, _ := xnetns.StatPath(NetnsPath(s.Name))
+	before, _ := cookieAt(NetnsPath(s.Name))
 	changed := seed(s.Name, host)
 	changed.Inbound.Addresses = []string{"10.1.0.6/24"}
 	if got, err := Start(context.Background(), changed, Options{}); err != nil || got != Changed {
@@ -201,14 +201,15 @@ func TestStartTwiceSameAndChangedSpec(t *testing.T) {
 	if got := addrsOf(t, s.Name, "in0"); !slices.Equal(got, []string{"10.1.0.6/24"}) {
 		t.Errorf("in0 after the change: got %q; want [10.1.0.6/24]", got)
 	}
-	if after, _ := xnetns.StatPath(NetnsPath(s.Name)); after != before {
-		t.Errorf("namespace %v after the change; want the same %v", after, before)
+	if after, _ := cookieAt(NetnsPath(s.Name)); after != before {
+		t.Errorf("namespace cookie %v after the change; want the same %v", after, before)
 	}
 	if got, err := Start(context.Background(), changed, Options{Recreate: true}); err != nil || got != Reprovision {
 		t.Fatalf("--recreate: got %v, %v; want re-provisioned", got, err)
 	}
-	if after, _ := xnetns.StatPath(NetnsPath(s.Name)); after == before {
-		t.Errorf("namespace %v after --recreate; want a new one", after)
+	// Not the inode: a namespace made after ours was freed may get it again.
+	if after, _ := cookieAt(NetnsPath(s.Name)); after == before {
+		t.Errorf("namespace cookie %v after --recreate; want a new one", after)
 	}
 }
 

@@ -45,7 +45,8 @@ type record struct {
 	// confirmed by the kernel.
 	Done      bool          `json:"done"`
 	NS        *xnetns.ID    `json:"ns,omitempty"`           // the namespace's identity
-	File      *xnetns.ID    `json:"file,omitempty"`         // the mount point file start made for it
+	Cookie    uint64        `json:"cookie,omitempty"`       // the namespace's cookie, never reused
+	File      *fileID       `json:"file,omitempty"`         // the mount point file start made for it
 	Index     int           `json:"ifindex,omitempty"`      // a link's, in the namespace it lives in
 	PeerIndex int           `json:"peer_ifindex,omitempty"` // a veth's host side
 	Prior     *string       `json:"prior,omitempty"`        // a sysctl's value before
@@ -68,6 +69,14 @@ type deviceBefore struct {
 	Up     bool       `json:"up"`
 	Addrs  []string   `json:"addrs,omitempty"`
 	Routes []routeObj `json:"routes,omitempty"`
+}
+
+// fileID is a file's identity: device, inode and change time (a file made
+// after another was deleted may get its inode number again).
+type fileID struct {
+	Dev   uint64 `json:"dev"`
+	Ino   uint64 `json:"ino"`
+	Ctime int64  `json:"ctime_ns"`
 }
 
 func newRecord(o object) *record {

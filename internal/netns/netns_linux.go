@@ -98,6 +98,34 @@ func StatPath(path string) (ID, error) {
 	return h.id, nil
 }
 
+// Cookie is h's namespace cookie: a number the kernel gives no other
+// namespace while the system runs. The nsfs inode is not that: a namespace
+// made after another was freed may get its inode number again.
+func (h Handle) Cookie() (uint64, error) {
+	var c uint64
+	err := Do(h, func() error {
+		var err error
+		c, err = ThreadCookie()
+		return err
+	})
+	return c, err
+}
+
+// ThreadCookie is the cookie of the calling thread's namespace (inside Do
+// or New).
+func ThreadCookie() (uint64, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return 0, fmt.Errorf("reading the namespace cookie: %w", err)
+	}
+	defer unix.Close(fd)
+	c, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
+	if err != nil {
+		return 0, fmt.Errorf("reading the namespace cookie: %w", err)
+	}
+	return c, nil
+}
+
 // Do runs fn on a locked OS thread inside h's namespace and brings the
 // thread back. Goroutines that fn starts do not inherit the namespace;
 // sockets fn makes keep it.

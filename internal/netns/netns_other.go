@@ -14,6 +14,8 @@ func Self() (Handle, error)                             { return Handle{}, ErrUn
 func StatPath(string) (ID, error)                       { return ID{}, ErrUnsupported }
 func (h *Handle) Close() error                          { return nil }
 func (h Handle) Dup() (Handle, error)                   { return Handle{}, ErrUnsupported }
+func (h Handle) Cookie() (uint64, error)                { return 0, ErrUnsupported }
+func ThreadCookie() (uint64, error)                     { return 0, ErrUnsupported }
 func Do(Handle, func() error) error                     { return ErrUnsupported }
 func New(func() error) error                            { return ErrUnsupported }
 func SocketIn(_, _ Handle, _ func(Control) error) error { return ErrUnsupported }
