@@ -27,6 +27,8 @@ type env struct {
 	quick  bool
 	only   string // sections asked for (--only)
 	self   string // this executable, re-run inside namespaces for helpers
+	floor  string // bench/floor and bench/floor/noop, built by run.sh
+	noop   string
 	nofile uint64 // RLIMIT_NOFILE we and our children run with
 
 	mu    sync.Mutex
@@ -40,11 +42,15 @@ func logf(format string, a ...any) {
 
 // bin returns the path of bin/NAME, or "" when it has not been built.
 func (e *env) bin(name string) string {
-	p := filepath.Join(e.root, "bin", name)
-	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+	if p := filepath.Join(e.root, "bin", name); executable(p) {
 		return p
 	}
 	return ""
+}
+
+func executable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
 func skipped(name string) string { return "skipped: bin/" + name + " not built" }
