@@ -41,6 +41,7 @@ func main() {
 	tmpdir := flag.String("tmp", "", "directory for scratch files (default: the system's)")
 	flag.StringVar(&floorBin, "floor", "", "the floor program (default: floor next to this executable)")
 	flag.StringVar(&noopBin, "noop", "", "the do-nothing Go program (default: noop next to this executable)")
+	flag.StringVar(&compareRoot, "compare", "", "provisioning: also time DIR/bin's start and stop in the same rounds (A/B of a change)")
 	flag.BoolVar(&onceOnly, "once-only", false, "provisioning: only the one start/stop and reconcile rows (development)")
 	flag.IntVar(&repsOverride, "reps", 0, "provisioning: rounds of one start/stop (default 7, quick 5)")
 	flag.Parse()
@@ -52,6 +53,7 @@ var (
 	scriptAll         bool
 	floorBin, noopBin string
 	onceOnly          bool
+	compareRoot       string
 	repsOverride      int
 )
 

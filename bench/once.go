@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -161,6 +162,9 @@ func (t *onceTimer) run(reps int) {
 		{"ours", func() error { return p.timeOnce("d", t.up, p.oursDown, &r.ours) }, &r.oursSkip},
 		{"noop", t.noop, &r.floorSkip},
 	}
+	if b := compareRoot; b != "" && t.ours {
+		ways = append(ways, way{"ours B", t.oursB(b), &r.bSkip})
+	}
 	if t.recOK {
 		ways = append(ways, way{"reconcile (ours)", t.recOurs, &r.oursSkip}, way{"reconcile (floor)", t.recFloor, &r.floorSkip})
 	}
@@ -178,4 +182,23 @@ func (t *onceTimer) run(reps int) {
 	if scriptErr != "" {
 		r.err = scriptErr
 	}
+}
+
+// oursB times the start and stop in DIR/bin (--compare) in the same rounds:
+// an A/B of a change, both against the same floor.
+func (t *onceTimer) oursB(dir string) func() error {
+	p := t.p
+	start, stop := filepath.Join(dir, "bin", "netns-daemon-start"), filepath.Join(dir, "bin", "netns-daemon-stop")
+	up := func(s nsSpec) error {
+		cfg, err := p.tomlFor(s)
+		if err == nil {
+			_, err = p.e.run(start, "--quiet", "--host-netns", p.host, "-c", cfg, s.name)
+		}
+		return err
+	}
+	down := func(s nsSpec) error {
+		_, err := p.e.run(stop, "--quiet", s.name)
+		return err
+	}
+	return func() error { return p.timeOnce("b", up, down, &t.r.oursB) }
 }

@@ -73,6 +73,8 @@ type provResult struct {
 	err          string
 	script       once // one start, one stop, ms
 	ours         once
+	oursB        once // --compare: another build of ours, same rounds
+	bSkip        string
 	floor        once   // bench/floor: the same kernel work, nothing else
 	noop         series // a do-nothing static Go program, exec to exit
 	rec          series // ours: start with one address more on a provisioned name

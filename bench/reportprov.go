@@ -47,11 +47,17 @@ func (r *report) provMD(b *strings.Builder) {
 	way("floor (bench/floor)", p.floorSkip, p.floor, "2 (by design)")
 	way("netns-daemon-start/stop", p.oursSkip, p.ours, oursProcs)
 	way("ip/sysctl script", "", p.script, fmt.Sprint(p.scriptProc))
+	if compareRoot != "" {
+		way("B: "+compareRoot+"/bin (--compare)", p.bSkip, p.oursB, "")
+	}
 	ratios := func(name string, a, b2 once) {
 		row(b, name, fmtRatio(ratio(a.up, b2.up)), fmtRatio(ratio(a.down, b2.down)), fmtRatio(ratio(a.reap, b2.reap)), fmtRatio(ratio(a.total, b2.total)), "")
 	}
 	ratios("**ours / floor**", p.ours, p.floor)
 	ratios("**script / ours**", p.script, p.ours)
+	if compareRoot != "" {
+		ratios("**B / floor**", p.oursB, p.floor)
+	}
 	how := "by design (perf not available): sh + one per command"
 	if p.procsCounted {
 		how = "counted by the kernel: `perf stat -e sched:sched_process_exec` over one start and one stop"
