@@ -59,6 +59,17 @@ func readState(d *safefile.Dir, name string) (*State, error) {
 	return st, nil
 }
 
+// hasState reports whether name has a state file, without reading or
+// parsing it (start's last step only needs to know).
+func hasState(d *safefile.Dir, name string) bool {
+	f, err := d.OpenFile(name+".json", os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
 func (st *State) save(d *safefile.Dir) error {
 	b, err := st.marshal()
 	if err == nil {
