@@ -38,13 +38,13 @@ func (p *provisioner) timeOnce(kind string, up, down func(nsSpec) error, o *once
 	if err := up(s); err != nil {
 		return fail(err)
 	}
-	t1 := time.Now()
+	t1, upCPU := time.Now(), cpuOfLast()
 	if err := down(s); err != nil {
 		return fail(err)
 	}
-	t2 := time.Now()
+	t2, downCPU := time.Now(), cpuOfLast()
 	p.waitReaped()
-	o.add(t1.Sub(t0), t2.Sub(t1), time.Since(t2))
+	o.add(t1.Sub(t0), t2.Sub(t1), time.Since(t2), upCPU, downCPU)
 	return nil
 }
 
@@ -104,7 +104,7 @@ func (t *onceTimer) recOurs() error {
 	if _, err := t.p.oursUpIn(s, t.rHost, t.cfgVIP); err != nil {
 		return err
 	}
-	d := time.Since(t0)
+	d, cpu := time.Since(t0), cpuOfLast()
 	out, err := t.p.e.run("ip", "-n", s.name, "-o", "-4", "addr", "show", "dev", "in0")
 	if err == nil && !strings.Contains(out, s.vip()) {
 		err = fmt.Errorf("reconcile did not add %s to in0 in %s: %q", s.vip(), s.name, out)
@@ -115,7 +115,7 @@ func (t *onceTimer) recOurs() error {
 	if _, err := t.p.oursUpIn(s, t.rHost, t.cfgA); err != nil {
 		return err
 	}
-	t.r.rec = append(t.r.rec, ms(d))
+	t.r.rec, t.r.recCPU = append(t.r.rec, ms(d)), append(t.r.recCPU, ms(cpu))
 	return nil
 }
 
@@ -126,11 +126,11 @@ func (t *onceTimer) recFloor() error {
 	if _, err := e.run(t.p.floor, "addr", "add", s.name, "in0", s.vip()); err != nil {
 		return err
 	}
-	d := time.Since(t0)
+	d, cpu := time.Since(t0), cpuOfLast()
 	if _, err := e.run(t.p.floor, "addr", "del", s.name, "in0", s.vip()); err != nil {
 		return err
 	}
-	t.r.recFloor = append(t.r.recFloor, ms(d))
+	t.r.recFloor, t.r.recFloorCPU = append(t.r.recFloor, ms(d)), append(t.r.recFloorCPU, ms(cpu))
 	return nil
 }
 

@@ -79,6 +79,8 @@ type provResult struct {
 	noop         series // a do-nothing static Go program, exec to exit
 	rec          series // ours: start with one address more on a provisioned name
 	recFloor     series // floor: a Go process and that one netlink call
+	recCPU       series // their user+system time
+	recFloorCPU  series
 	oursSkip     string
 	floorSkip    string
 	note         []string // what went wrong without stopping the section
@@ -97,11 +99,13 @@ type batch struct{ create, remove, total series } // ms per namespace
 
 // once is one start and one stop, timed apart: stop until its own work is
 // done, then the kernel's asynchronous reap of the host-side veth peers.
-type once struct{ up, down, reap, total series }
+// upCPU and downCPU are the processes' user+system time.
+type once struct{ up, down, reap, total, upCPU, downCPU series }
 
-func (o *once) add(up, down, reap time.Duration) {
+func (o *once) add(up, down, reap, upCPU, downCPU time.Duration) {
 	o.up, o.down, o.reap = append(o.up, ms(up)), append(o.down, ms(down)), append(o.reap, ms(reap))
 	o.total = append(o.total, ms(up+down+reap))
+	o.upCPU, o.downCPU = append(o.upCPU, ms(upCPU)), append(o.downCPU, ms(downCPU))
 }
 
 // nsSpec is namespace number i of a run: names and addresses.
@@ -172,6 +176,7 @@ func (p *provisioner) oursUpIn(s nsSpec, host, cfg string) (float64, error) {
 	cmd := exec.CommandContext(p.e.ctx, p.start, "--quiet", "--host-netns", host, "-c", cfg, s.name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
+	noteCPU(cmd)
 	if err != nil {
 		return 0, fmt.Errorf("netns-daemon-start %s: %w: %s", s.name, err, lastLines(string(out), 3))
 	}

@@ -40,9 +40,13 @@ func (r *report) provMD(b *strings.Builder) {
 	if !p.oursCounted {
 		oursProcs += " (by design)"
 	}
-	header(b, "one start, one stop", "start (ms)", "stop (ms)", "reap of the host-side peers (ms)", "start + stop + reap (ms)", "processes per namespace (execs)")
+	header(b, "one start, one stop", "start (ms)", "stop (ms)", "reap of the host-side peers (ms)", "start + stop + reap (ms)", "CPU: start / stop (ms)", "processes per namespace (execs)")
 	way := func(name, skip string, o once, procs string) {
-		row(b, name, skipOr(skip, o.up), skipOr(skip, o.down), skipOr(skip, o.reap), skipOr(skip, o.total), procs)
+		cpu := skipOr(skip, o.upCPU)
+		if skip == "" {
+			cpu += " / " + fmtS(o.downCPU, "%.1f", "")
+		}
+		row(b, name, skipOr(skip, o.up), skipOr(skip, o.down), skipOr(skip, o.reap), skipOr(skip, o.total), cpu, procs)
 	}
 	way("floor (bench/floor)", p.floorSkip, p.floor, "2 (by design)")
 	way("netns-daemon-start/stop", p.oursSkip, p.ours, oursProcs)
@@ -51,7 +55,8 @@ func (r *report) provMD(b *strings.Builder) {
 		way("B: "+compareRoot+"/bin (--compare)", p.bSkip, p.oursB, "")
 	}
 	ratios := func(name string, a, b2 once) {
-		row(b, name, fmtRatio(ratio(a.up, b2.up)), fmtRatio(ratio(a.down, b2.down)), fmtRatio(ratio(a.reap, b2.reap)), fmtRatio(ratio(a.total, b2.total)), "")
+		row(b, name, fmtRatio(ratio(a.up, b2.up)), fmtRatio(ratio(a.down, b2.down)), fmtRatio(ratio(a.reap, b2.reap)), fmtRatio(ratio(a.total, b2.total)),
+			fmtRatio(ratio(a.upCPU, b2.upCPU))+" / "+fmtRatio(ratio(a.downCPU, b2.downCPU)), "")
 	}
 	ratios("**ours / floor**", p.ours, p.floor)
 	ratios("**script / ours**", p.script, p.ours)
@@ -62,13 +67,14 @@ func (r *report) provMD(b *strings.Builder) {
 	if p.procsCounted {
 		how = "counted by the kernel: `perf stat -e sched:sched_process_exec` over one start and one stop"
 	}
-	fmt.Fprintf(b, "\n%d rounds, every way once per round in rotating order. A do-nothing static Go program (`bench/floor/noop`), exec to exit: %s ms. Processes per namespace: %s.\n\n",
+	fmt.Fprintf(b, "\nCPU is the process's user+system time (wait4 rusage, with the children it waited for): on a loaded machine wall time follows it, so it compares the ways where wall times are noise. "+
+		"%d rounds, every way once per round in rotating order. A do-nothing static Go program (`bench/floor/noop`), exec to exit: %s ms. Processes per namespace: %s.\n\n",
 		len(p.ours.up), skipOr(p.floorSkip, p.noop), how)
 
-	header(b, "reconcile: add one address to a provisioned namespace", "wall time (ms)")
-	row(b, "netns-daemon-start, the spec with one more in0 address", skipOr(p.oursSkip, p.rec))
-	row(b, "floor: a Go process and that one netlink call (`floor addr add`)", skipOr(p.floorSkip, p.recFloor))
-	row(b, "**ours / floor**", fmtRatio(ratio(p.rec, p.recFloor)))
+	header(b, "reconcile: add one address to a provisioned namespace", "wall time (ms)", "CPU (ms)")
+	row(b, "netns-daemon-start, the spec with one more in0 address", skipOr(p.oursSkip, p.rec), skipOr(p.oursSkip, p.recCPU))
+	row(b, "floor: a Go process and that one netlink call (`floor addr add`)", skipOr(p.floorSkip, p.recFloor), skipOr(p.floorSkip, p.recFloorCPU))
+	row(b, "**ours / floor**", fmtRatio(ratio(p.rec, p.recFloor)), fmtRatio(ratio(p.recCPU, p.recFloorCPU)))
 	b.WriteString("\nIn the same rounds; each add is undone (untimed) before the next: ours by starting with the spec before, the floor by `floor addr del`. The address is checked in the kernel after each of ours.\n\n")
 
 	if len(p.ns) == 0 {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -64,11 +65,25 @@ func runCtx(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
+	noteCPU(cmd)
 	if err != nil {
 		return string(out), fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, lastLines(string(out), 3))
 	}
 	return string(out), nil
 }
+
+// lastCPU is the user+system time of the command run last (with the
+// children it waited for): on a loaded machine wall time follows CPU time,
+// so the CPU columns compare ways where wall times are noise.
+var lastCPU atomic.Int64
+
+func noteCPU(cmd *exec.Cmd) {
+	if ps := cmd.ProcessState; ps != nil {
+		lastCPU.Store(int64(ps.UserTime() + ps.SystemTime()))
+	}
+}
+
+func cpuOfLast() time.Duration { return time.Duration(lastCPU.Load()) }
 
 // runT is run with a time limit.
 func (e *env) runT(d time.Duration, args ...string) (string, error) {
