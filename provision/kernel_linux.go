@@ -163,11 +163,12 @@ func (k *kernel) hostLabel() string {
 // view is one namespace's links, and its addresses and routes once asked
 // for: each table is read in one dump, at most once between changes.
 type view struct {
-	byName   map[string]netlink.Link
-	byIndex  map[int]netlink.Link
-	addrs    map[int][]netip.Prefix // nil until nsAddrs reads them
-	routes   []netlink.Route
-	routesOK bool // routes read (there may be none)
+	byName  map[string]netlink.Link
+	byIndex map[int]netlink.Link
+	// Read through nsAddrs and nsRoutes only: nil / not ok until then.
+	lazyAddrs  map[int][]netip.Prefix
+	lazyRoutes []netlink.Route
+	routesOK   bool
 }
 
 // nsView reads the namespace's links once, until changed drops it. Only
@@ -198,20 +199,20 @@ func (k *kernel) nsView() (*view, error) {
 // until changed drops the view.
 func (k *kernel) nsAddrs() (map[int][]netip.Prefix, error) {
 	v, err := k.nsView()
-	if err != nil || v.addrs != nil {
-		return v.addrs, err
+	if err != nil || v.lazyAddrs != nil {
+		return v.lazyAddrs, err
 	}
 	addrs, err := retryDump(func() ([]netlink.Addr, error) { return k.nsNL.AddrList(nil, unix.AF_UNSPEC) })
 	if err != nil {
 		return nil, fmt.Errorf("listing addresses in %s: %w", k.label(sideNS), err)
 	}
-	v.addrs = map[int][]netip.Prefix{}
+	v.lazyAddrs = map[int][]netip.Prefix{}
 	for _, a := range addrs {
 		if p, ok := prefixOf(a); ok {
-			v.addrs[a.LinkIndex] = append(v.addrs[a.LinkIndex], p)
+			v.lazyAddrs[a.LinkIndex] = append(v.lazyAddrs[a.LinkIndex], p)
 		}
 	}
-	return v.addrs, nil
+	return v.lazyAddrs, nil
 }
 
 // nsRoutes returns the namespace's routes, read once until changed drops
@@ -219,14 +220,14 @@ func (k *kernel) nsAddrs() (map[int][]netip.Prefix, error) {
 func (k *kernel) nsRoutes() ([]netlink.Route, error) {
 	v, err := k.nsView()
 	if err != nil || v.routesOK {
-		return v.routes, err
+		return v.lazyRoutes, err
 	}
-	v.routes, err = retryDump(func() ([]netlink.Route, error) { return k.nsNL.RouteList(nil, unix.AF_UNSPEC) })
+	v.lazyRoutes, err = retryDump(func() ([]netlink.Route, error) { return k.nsNL.RouteList(nil, unix.AF_UNSPEC) })
 	if err != nil {
 		return nil, fmt.Errorf("listing routes in %s: %w", k.label(sideNS), err)
 	}
 	v.routesOK = true
-	return v.routes, nil
+	return v.lazyRoutes, nil
 }
 
 // Host-side lookups are targeted, never dumps: the host may hold thousands
