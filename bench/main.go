@@ -39,13 +39,22 @@ func main() {
 	flag.IntVar(&idleOverride, "idle-conns", 0, "idle connections for the memory test (default 10000, quick 1000)")
 	flag.BoolVar(&scriptAll, "script-1000", false, "also run the ip script at N=1000 (adds ~10 minutes)")
 	tmpdir := flag.String("tmp", "", "directory for scratch files (default: the system's)")
+	flag.StringVar(&floorBin, "floor", "", "the floor program (default: floor next to this executable)")
+	flag.StringVar(&noopBin, "noop", "", "the do-nothing Go program (default: noop next to this executable)")
+	flag.StringVar(&compareRoot, "compare", "", "provisioning: also time DIR/bin's start and stop in the same rounds (A/B of a change)")
+	flag.BoolVar(&onceOnly, "once-only", false, "provisioning: only the one start/stop and reconcile rows (development)")
+	flag.IntVar(&repsOverride, "reps", 0, "provisioning: rounds of one start/stop (default 7, quick 5)")
 	flag.Parse()
 	os.Exit(run(*quick, *root, *out, *only, *tmpdir))
 }
 
 var (
-	idleOverride int
-	scriptAll    bool
+	idleOverride      int
+	scriptAll         bool
+	floorBin, noopBin string
+	onceOnly          bool
+	compareRoot       string
+	repsOverride      int
 )
 
 func run(quick bool, root, out, only, tmpdir string) int {
@@ -66,7 +75,14 @@ func run(quick bool, root, out, only, tmpdir string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e := &env{ctx: ctx, root: root, tmp: tmp, quick: quick, self: self, only: only,
-		prefix: fmt.Sprintf("nb-%d-", os.Getpid()), procs: map[*exec.Cmd]bool{}}
+		prefix: fmt.Sprintf("nb-%d-", os.Getpid()), procs: map[*exec.Cmd]bool{},
+		floor: floorBin, noop: noopBin}
+	if e.floor == "" {
+		e.floor = filepath.Join(filepath.Dir(self), "floor")
+	}
+	if e.noop == "" {
+		e.noop = filepath.Join(filepath.Dir(self), "noop")
+	}
 	defer e.cleanup()
 
 	sig := make(chan os.Signal, 2)
@@ -86,6 +102,7 @@ func run(quick bool, root, out, only, tmpdir string) int {
 
 	start := time.Now()
 	rep := &report{quick: quick, started: start}
+	rep.load[0] = loadavg()
 	if strings.Contains(only, "provision") {
 		t := time.Now()
 		rep.prov = runProvisioning(e)
@@ -100,6 +117,7 @@ func run(quick bool, root, out, only, tmpdir string) int {
 		return 130
 	}
 	rep.elapsed = time.Since(start)
+	rep.load[1] = loadavg()
 	md := rep.markdown()
 	fmt.Print(md)
 	// Written aside and renamed, so an interrupted run never leaves half a report.

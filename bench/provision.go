@@ -70,23 +70,43 @@ nameservers = ["%[4]s.1"]
 
 // provResult holds section 1.
 type provResult struct {
-	err                                      string
-	script                                   series // one start+stop, ms
-	ours                                     series
-	scriptUp, scriptDown, oursUpT, oursDownT series // its two halves
-	oursSkip                                 string
-	peakRSS                                  series // KiB, netns-daemon-start
-	oursProcs                                int
-	ns                                       []int
-	scriptMaxN                               int // largest N the script runs at
-	scriptPer                                map[int]*batch
-	oursPer                                  map[int]*batch
-	scriptProc                               int
-	procsCounted                             bool // by perf's sched_process_exec count, not by design
-	oursCounted                              bool
+	err          string
+	script       once // one start, one stop, ms
+	ours         once
+	oursB        once // --compare: another build of ours, same rounds
+	bSkip        string
+	floor        once   // bench/floor: the same kernel work, nothing else
+	noop         series // a do-nothing static Go program, exec to exit
+	rec          series // ours: start with one address more on a provisioned name
+	recFloor     series // floor: a Go process and that one netlink call
+	recCPU       series // their user+system time
+	recFloorCPU  series
+	oursSkip     string
+	floorSkip    string
+	note         []string // what went wrong without stopping the section
+	peakRSS      series   // KiB, netns-daemon-start
+	oursProcs    int
+	ns           []int
+	scriptMaxN   int // largest N the script runs at
+	scriptPer    map[int]*batch
+	oursPer      map[int]*batch
+	scriptProc   int
+	procsCounted bool // by perf's sched_process_exec count, not by design
+	oursCounted  bool
 }
 
 type batch struct{ create, remove, total series } // ms per namespace
+
+// once is one start and one stop, timed apart: stop until its own work is
+// done, then the kernel's asynchronous reap of the host-side veth peers.
+// upCPU and downCPU are the processes' user+system time.
+type once struct{ up, down, reap, total, upCPU, downCPU series }
+
+func (o *once) add(up, down, reap, upCPU, downCPU time.Duration) {
+	o.up, o.down, o.reap = append(o.up, ms(up)), append(o.down, ms(down)), append(o.reap, ms(reap))
+	o.total = append(o.total, ms(up+down+reap))
+	o.upCPU, o.downCPU = append(o.upCPU, ms(upCPU)), append(o.downCPU, ms(downCPU))
+}
 
 // nsSpec is namespace number i of a run: names and addresses.
 type nsSpec struct{ name, peerIn, peerOut, in, out string }
@@ -107,6 +127,17 @@ type provisioner struct {
 	host        string
 	up, down    string
 	start, stop string
+	floor, noop string // bench/floor and bench/floor/noop, built by run.sh
+}
+
+func (p *provisioner) floorUp(s nsSpec) error {
+	_, err := p.e.run(p.floor, "start", s.name, p.host, s.peerIn, s.peerOut, s.in, s.out)
+	return err
+}
+
+func (p *provisioner) floorDown(s nsSpec) error {
+	_, err := p.e.run(p.floor, "stop", s.name)
+	return err
 }
 
 func (p *provisioner) scriptUp(s nsSpec) error {
@@ -124,11 +155,28 @@ func (p *provisioner) tomlFor(s nsSpec) (string, error) {
 	return f, os.WriteFile(f, []byte(fmt.Sprintf(seedTOML, s.peerIn, s.peerOut, s.in, s.out)), 0o644)
 }
 
+// vip is the one address the reconcile rows add to in0.
+func (s nsSpec) vip() string { return s.in + ".7/24" }
+
+// tomlPlusVIP writes the seed spec of s with vip() as a second address
+// of in0: starting with it on a provisioned name is a reconcile.
+func (p *provisioner) tomlPlusVIP(s nsSpec) (string, error) {
+	f := filepath.Join(p.e.tmp, s.name+"+vip.toml")
+	body := fmt.Sprintf(seedTOML, s.peerIn, s.peerOut, s.in, s.out)
+	body = strings.Replace(body, `.5/24"]`, `.5/24", "`+s.vip()+`"]`, 1)
+	return f, os.WriteFile(f, []byte(body), 0o644)
+}
+
 // oursUp runs netns-daemon-start and returns its peak RSS in KiB.
 func (p *provisioner) oursUp(s nsSpec, cfg string) (float64, error) {
-	cmd := exec.CommandContext(p.e.ctx, p.start, "--quiet", "--host-netns", p.host, "-c", cfg, s.name)
+	return p.oursUpIn(s, p.host, cfg)
+}
+
+func (p *provisioner) oursUpIn(s nsSpec, host, cfg string) (float64, error) {
+	cmd := exec.CommandContext(p.e.ctx, p.start, "--quiet", "--host-netns", host, "-c", cfg, s.name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
+	noteCPU(cmd)
 	if err != nil {
 		return 0, fmt.Errorf("netns-daemon-start %s: %w: %s", s.name, err, lastLines(string(out), 3))
 	}

@@ -17,6 +17,9 @@ func runProvisioning(e *env) *provResult {
 	if e.quick {
 		reps, bReps, ns = 5, 3, []int{10, 50}
 	}
+	if repsOverride > 0 {
+		reps = repsOverride
+	}
 	r.ns = ns
 	// The script at N=1000 alone costs ~10 minutes over 5 rounds; the issue's
 	// scaling target is about ours, so it runs only when asked.
@@ -31,7 +34,8 @@ func runProvisioning(e *env) *provResult {
 	}
 	p := &provisioner{e: e, host: host,
 		up: filepath.Join(e.tmp, "up.sh"), down: filepath.Join(e.tmp, "down.sh"),
-		start: e.bin("netns-daemon-start"), stop: e.bin("netns-daemon-stop")}
+		start: e.bin("netns-daemon-start"), stop: e.bin("netns-daemon-stop"),
+		floor: e.floor, noop: e.noop}
 	defer func() { e.stop(p.watch) }()
 	_ = os.WriteFile(p.up, []byte(upScript), 0o755)
 	_ = os.WriteFile(p.down, []byte(downScript), 0o755)
@@ -40,6 +44,9 @@ func runProvisioning(e *env) *provResult {
 		r.oursSkip = skipped("netns-daemon-start")
 	case p.stop == "":
 		r.oursSkip = skipped("netns-daemon-stop")
+	}
+	if !executable(p.floor) || !executable(p.noop) {
+		r.floorSkip = "skipped: the floor programs were not built (run.sh builds bench/floor and bench/floor/noop)"
 	}
 	ours := r.oursSkip == ""
 	if ours {
@@ -59,47 +66,28 @@ func runProvisioning(e *env) *provResult {
 	}
 
 	// Warm-up and correctness check, untimed.
-	if err := p.checked("s", p.scriptUp, p.scriptDown); err != nil {
-		r.err = "ip script: " + err.Error()
+	if !p.warmUp(r, oursUp) {
 		return r
 	}
-	if ours {
-		if err := p.checked("d", oursUp, p.oursDown); err != nil {
-			r.oursSkip = "failed: " + err.Error()
-			ours = false
-		}
+	ours = r.oursSkip == ""
+	p.countProcs(r, ours)
+	logf("provisioning: %d × one start, one stop (script, floor, ours) and one reconcile", reps)
+	(&onceTimer{p: p, r: r, ours: ours, up: oursUp}).run(reps)
+	if r.err != "" {
+		return r
 	}
+	ours = ours && r.oursSkip == ""
+	if onceOnly {
+		r.ns = nil
+		return r
+	}
+	p.inARow(r, bReps, ours, oursUp)
+	return r
+}
 
-	// Processes per namespace, counted by the kernel (perf), else by design.
-	s0, d0 := e.spec("s", 0), e.spec("d", 0)
-	if n := p.countExecs("s", []string{"sh", p.up, s0.name, host, s0.peerIn, s0.peerOut, s0.in, s0.out},
-		[]string{"sh", p.down, s0.name}); n > 0 {
-		r.scriptProc, r.procsCounted = n, true
-	}
-	if ours {
-		if n := p.countExecs("d", []string{p.start, "--quiet", "--host-netns", host, "-c", filepath.Join(e.tmp, d0.name+".toml"), d0.name},
-			[]string{p.stop, "--quiet", d0.name}); n > 0 {
-			r.oursProcs, r.oursCounted = n, true
-		}
-	}
-	logf("provisioning: %d × one start+stop", reps)
-	for i := 0; i < reps && e.ctx.Err() == nil; i++ {
-		if _, c, rm, err := p.batch("s", 1, p.scriptUp, p.scriptDown); err == nil {
-			r.script = append(r.script, ms(c+rm))
-			r.scriptUp, r.scriptDown = append(r.scriptUp, ms(c)), append(r.scriptDown, ms(rm))
-		} else {
-			r.err = err.Error()
-			return r
-		}
-		if ours {
-			if _, c, rm, err := p.batch("d", 1, oursUp, p.oursDown); err == nil {
-				r.ours = append(r.ours, ms(c+rm))
-				r.oursUpT, r.oursDownT = append(r.oursUpT, ms(c)), append(r.oursDownT, ms(rm))
-			} else {
-				r.oursSkip, ours = "failed: "+err.Error(), false
-			}
-		}
-	}
+// inARow is N namespaces created in a row, then removed, for every N.
+func (p *provisioner) inARow(r *provResult, bReps int, ours bool, oursUp func(nsSpec) error) {
+	e, ns := p.e, r.ns
 	// Rounds outermost so that noise from the shared machine spreads over
 	// every N and both ways alike.
 	for _, n := range ns {
@@ -112,7 +100,7 @@ func runProvisioning(e *env) *provResult {
 			if n <= r.scriptMaxN {
 				if err := r.scriptPer[n].add(p.batch("s", n, p.scriptUp, p.scriptDown)); err != nil {
 					r.err = err.Error()
-					return r
+					return
 				}
 			}
 			if ours {
@@ -122,7 +110,6 @@ func runProvisioning(e *env) *provResult {
 			}
 		}
 	}
-	return r
 }
 
 func (b *batch) add(n int, create, remove time.Duration, err error) error {
@@ -186,4 +173,41 @@ func (p *provisioner) batch(kind string, n int, up, down func(nsSpec) error) (in
 	// otherwise be charged to whatever runs next.
 	p.waitReaped()
 	return n, create, time.Since(t1), nil
+}
+
+// countProcs counts processes per namespace by the kernel (perf), else
+// leaves the numbers by design.
+func (p *provisioner) countProcs(r *provResult, ours bool) {
+	e, host := p.e, p.host
+	s0, d0 := e.spec("s", 0), e.spec("d", 0)
+	if n := p.countExecs("s", []string{"sh", p.up, s0.name, host, s0.peerIn, s0.peerOut, s0.in, s0.out},
+		[]string{"sh", p.down, s0.name}); n > 0 {
+		r.scriptProc, r.procsCounted = n, true
+	}
+	if ours {
+		if n := p.countExecs("d", []string{p.start, "--quiet", "--host-netns", host, "-c", filepath.Join(e.tmp, d0.name+".toml"), d0.name},
+			[]string{p.stop, "--quiet", d0.name}); n > 0 {
+			r.oursProcs, r.oursCounted = n, true
+		}
+	}
+}
+
+// warmUp provisions, verifies and removes one namespace each way, untimed;
+// false if the script fails (nothing to compare with then).
+func (p *provisioner) warmUp(r *provResult, oursUp func(nsSpec) error) bool {
+	if err := p.checked("s", p.scriptUp, p.scriptDown); err != nil {
+		r.err = "ip script: " + err.Error()
+		return false
+	}
+	if r.floorSkip == "" {
+		if err := p.checked("f", p.floorUp, p.floorDown); err != nil {
+			r.floorSkip = "failed: " + err.Error()
+		}
+	}
+	if r.oursSkip == "" {
+		if err := p.checked("d", oursUp, p.oursDown); err != nil {
+			r.oursSkip = "failed: " + err.Error()
+		}
+	}
+	return true
 }

@@ -36,6 +36,9 @@ trap 'sweep; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
 "${GO:-go}" build -buildvcs=false -o "$tmp/nsbench" ./bench
+# The floor is built as bin/ is (make build): static, trimmed.
+CGO_ENABLED=0 "${GO:-go}" build -buildvcs=false -trimpath -ldflags='-s -w' -o "$tmp/floor" ./bench/floor
+CGO_ENABLED=0 "${GO:-go}" build -buildvcs=false -trimpath -ldflags='-s -w' -o "$tmp/noop" ./bench/floor/noop
 "$tmp/nsbench" --root . --tmp "$tmp" "$@" &
 pid=$!
 rc=0

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,8 @@ type env struct {
 	quick  bool
 	only   string // sections asked for (--only)
 	self   string // this executable, re-run inside namespaces for helpers
+	floor  string // bench/floor and bench/floor/noop, built by run.sh
+	noop   string
 	nofile uint64 // RLIMIT_NOFILE we and our children run with
 
 	mu    sync.Mutex
@@ -40,11 +43,15 @@ func logf(format string, a ...any) {
 
 // bin returns the path of bin/NAME, or "" when it has not been built.
 func (e *env) bin(name string) string {
-	p := filepath.Join(e.root, "bin", name)
-	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+	if p := filepath.Join(e.root, "bin", name); executable(p) {
 		return p
 	}
 	return ""
+}
+
+func executable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
 func skipped(name string) string { return "skipped: bin/" + name + " not built" }
@@ -58,11 +65,25 @@ func runCtx(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
+	noteCPU(cmd)
 	if err != nil {
 		return string(out), fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, lastLines(string(out), 3))
 	}
 	return string(out), nil
 }
+
+// lastCPU is the user+system time of the command run last (with the
+// children it waited for): on a loaded machine wall time follows CPU time,
+// so the CPU columns compare ways where wall times are noise.
+var lastCPU atomic.Int64
+
+func noteCPU(cmd *exec.Cmd) {
+	if ps := cmd.ProcessState; ps != nil {
+		lastCPU.Store(int64(ps.UserTime() + ps.SystemTime()))
+	}
+}
+
+func cpuOfLast() time.Duration { return time.Duration(lastCPU.Load()) }
 
 // runT is run with a time limit.
 func (e *env) runT(d time.Duration, args ...string) (string, error) {

@@ -33,8 +33,12 @@ func defaultRoutes(k *kernel, dev string, index int) ([]routeObj, netlink.Link, 
 	if l == nil {
 		return nil, nil, nil
 	}
+	routes, err := k.nsRoutes()
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []routeObj
-	for _, rt := range v.routes {
+	for _, rt := range routes {
 		if rt.LinkIndex != l.Attrs().Index || rt.Table != unix.RT_TABLE_MAIN || rt.Dst != nil && !isDefault(rt) {
 			continue
 		}

@@ -210,10 +210,7 @@ func Start(ctx context.Context, spec *Spec, opt Options) (Outcome, error) {
 	if err != nil {
 		return Created, err
 	}
-	defer func() {
-		st, _ := readState(l.d, spec.Name)
-		l.unlock(st == nil) // a failed start leaves no lock file either
-	}()
+	defer func() { l.unlock(!hasState(l.d, spec.Name)) }() // a failed start leaves no lock file either
 	old, err := readState(l.d, spec.Name)
 	if err != nil {
 		return Created, err

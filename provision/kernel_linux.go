@@ -160,16 +160,20 @@ func (k *kernel) hostLabel() string {
 	return fmt.Sprintf("namespace %q", k.n.host)
 }
 
-// view is one namespace's links, addresses and routes, read in three dumps.
+// view is one namespace's links, and its addresses and routes once asked
+// for: each table is read in one dump, at most once between changes.
 type view struct {
 	byName  map[string]netlink.Link
 	byIndex map[int]netlink.Link
-	addrs   map[int][]netip.Prefix
-	routes  []netlink.Route
+	// Read through nsAddrs and nsRoutes only: nil / not ok until then.
+	lazyAddrs  map[int][]netip.Prefix
+	lazyRoutes []netlink.Route
+	routesOK   bool
 }
 
-// view reads the namespace's links, addresses and main-table routes once,
-// until changed drops it. Only the namespace side is ever dumped.
+// nsView reads the namespace's links once, until changed drops it. Only
+// the namespace side is ever dumped. Addresses and routes are read when
+// first needed: a create after a change needs only the links.
 func (k *kernel) nsView() (*view, error) {
 	if k.view != nil {
 		return k.view, nil
@@ -178,31 +182,52 @@ func (k *kernel) nsView() (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	side := sideNS
 	links, err := retryDump(func() ([]netlink.Link, error) { return h.LinkList() })
 	if err != nil {
-		return nil, fmt.Errorf("listing links in %s: %w", k.label(side), err)
+		return nil, fmt.Errorf("listing links in %s: %w", k.label(sideNS), err)
 	}
-	v := &view{byName: map[string]netlink.Link{}, byIndex: map[int]netlink.Link{}, addrs: map[int][]netip.Prefix{}}
+	v := &view{byName: map[string]netlink.Link{}, byIndex: map[int]netlink.Link{}}
 	for _, l := range links {
 		v.byName[l.Attrs().Name] = l
 		v.byIndex[l.Attrs().Index] = l
 	}
-	addrs, err := retryDump(func() ([]netlink.Addr, error) { return h.AddrList(nil, unix.AF_UNSPEC) })
-	if err != nil {
-		return nil, fmt.Errorf("listing addresses in %s: %w", k.label(side), err)
-	}
-	for _, a := range addrs {
-		if p, ok := prefixOf(a); ok {
-			v.addrs[a.LinkIndex] = append(v.addrs[a.LinkIndex], p)
-		}
-	}
-	v.routes, err = retryDump(func() ([]netlink.Route, error) { return h.RouteList(nil, unix.AF_UNSPEC) })
-	if err != nil {
-		return nil, fmt.Errorf("listing routes in %s: %w", k.label(side), err)
-	}
 	k.view = v
 	return v, nil
+}
+
+// nsAddrs returns the namespace's addresses by link index, read once
+// until changed drops the view.
+func (k *kernel) nsAddrs() (map[int][]netip.Prefix, error) {
+	v, err := k.nsView()
+	if err != nil || v.lazyAddrs != nil {
+		return v.lazyAddrs, err
+	}
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return k.nsNL.AddrList(nil, unix.AF_UNSPEC) })
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses in %s: %w", k.label(sideNS), err)
+	}
+	v.lazyAddrs = map[int][]netip.Prefix{}
+	for _, a := range addrs {
+		if p, ok := prefixOf(a); ok {
+			v.lazyAddrs[a.LinkIndex] = append(v.lazyAddrs[a.LinkIndex], p)
+		}
+	}
+	return v.lazyAddrs, nil
+}
+
+// nsRoutes returns the namespace's routes, read once until changed drops
+// the view.
+func (k *kernel) nsRoutes() ([]netlink.Route, error) {
+	v, err := k.nsView()
+	if err != nil || v.routesOK {
+		return v.lazyRoutes, err
+	}
+	v.lazyRoutes, err = retryDump(func() ([]netlink.Route, error) { return k.nsNL.RouteList(nil, unix.AF_UNSPEC) })
+	if err != nil {
+		return nil, fmt.Errorf("listing routes in %s: %w", k.label(sideNS), err)
+	}
+	v.routesOK = true
+	return v.lazyRoutes, nil
 }
 
 // Host-side lookups are targeted, never dumps: the host may hold thousands
@@ -234,11 +259,11 @@ func (k *kernel) linkByName(side, name string) (netlink.Link, error) {
 // addrsOf lists l's addresses on side.
 func (k *kernel) addrsOf(side string, l netlink.Link) ([]netip.Prefix, error) {
 	if side == sideNS {
-		v, err := k.nsView()
+		addrs, err := k.nsAddrs()
 		if err != nil {
 			return nil, err
 		}
-		return v.addrs[l.Attrs().Index], nil
+		return addrs[l.Attrs().Index], nil
 	}
 	h, err := k.hostNL()
 	if err != nil {
@@ -260,12 +285,12 @@ func (k *kernel) addrsOf(side string, l netlink.Link) ([]netip.Prefix, error) {
 // routesOf lists the main-table routes through l on side.
 func (k *kernel) routesOf(side string, l netlink.Link) ([]netlink.Route, error) {
 	if side == sideNS {
-		v, err := k.nsView()
+		routes, err := k.nsRoutes()
 		if err != nil {
 			return nil, err
 		}
 		var out []netlink.Route
-		for _, rt := range v.routes {
+		for _, rt := range routes {
 			if rt.LinkIndex == l.Attrs().Index {
 				out = append(out, rt)
 			}

@@ -64,7 +64,7 @@ func moveIn(k *kernel, l linkObj, r *record) error {
 			return fmt.Errorf("setting mac of %q in namespace %q: %w", l.Name, k.n.ns, err)
 		}
 	}
-	return setUp(k, sideNS, l.Name)
+	return setUp(k, sideNS, l.Name, 0)
 }
 
 func describeDevice(k *kernel, dev netlink.Link) (*deviceBefore, error) {

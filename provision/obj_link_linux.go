@@ -26,7 +26,7 @@ func (l linkObj) create(k *kernel, r *record) error {
 		return err
 	}
 	k.changed(sideNS)
-	return setUp(k, sideNS, l.Name)
+	return setUp(k, sideNS, l.Name, r.Index)
 }
 
 func (l linkObj) attrs() netlink.LinkAttrs {
@@ -78,7 +78,7 @@ func (l linkObj) createVeth(k *kernel, r *record) error {
 			return fmt.Errorf("enslaving %q to bridge %q in %s: %w", l.Peer, l.Bridge, k.hostLabel(), err)
 		}
 	}
-	return setUp(k, sideHost, l.Peer)
+	return setUp(k, sideHost, l.Peer, v.Index)
 }
 
 func (l linkObj) createMacvlan(k *kernel, r *record) error {
@@ -127,12 +127,14 @@ var netlinkMacvlanModes = map[string]netlink.MacvlanMode{
 	"vepa": netlink.MACVLAN_MODE_VEPA, "passthru": netlink.MACVLAN_MODE_PASSTHRU,
 }
 
-func setUp(k *kernel, side, name string) error {
+// setUp sets link name (ifindex index, 0 if not known) up on side; with
+// the index known that is one netlink round trip, not two.
+func setUp(k *kernel, side, name string, index int) error {
 	h, err := k.side(side)
 	if err != nil {
 		return err
 	}
-	err = h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: name}})
+	err = h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: name, Index: index}})
 	if err != nil {
 		return fmt.Errorf("setting %q up in %s: %w", name, k.label(side), err)
 	}
@@ -263,7 +265,7 @@ func (s shimObj) create(k *kernel, r *record) error {
 		return fmt.Errorf("creating hairpin macvlan %q in %s: %w", s.Name, k.hostLabel(), err)
 	}
 	r.Done = true
-	return setUp(k, sideHost, s.Name)
+	return setUp(k, sideHost, s.Name, r.Index)
 }
 
 func (s shimObj) remove(k *kernel, r *record) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	xnetns "github.com/netns-daemon/netns-daemon/internal/netns"
@@ -94,15 +95,14 @@ func (o nsObj) create(k *kernel, r *record) error {
 	return err
 }
 
+// setLoopbackUp sets lo of a namespace just made up: it is ifindex 1 in
+// every network namespace, so that takes no lookup.
 func setLoopbackUp(k *kernel) error {
 	h, err := k.nl()
 	if err != nil {
 		return err
 	}
-	lo, err := h.LinkByName("lo")
-	if err == nil {
-		err = h.LinkSetUp(lo)
-	}
+	err = h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: "lo", Index: 1}})
 	if err != nil {
 		return fmt.Errorf("setting loopback up in namespace %q: %w", k.n.ns, err)
 	}

@@ -24,7 +24,10 @@ func PIDsInside(name string) ([]int, error) {
 	return pidsIn(id)
 }
 
-// pidsIn lists the processes whose network namespace is id.
+// pidsIn lists the processes whose network namespace is id. The link
+// text ("net:[INODE]") is read first: readlink is about half the cost of a
+// stat through the magic link, and only the few that match are stat'ed for
+// device and inode.
 func pidsIn(id xnetns.ID) ([]int, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
@@ -36,6 +39,8 @@ func pidsIn(id xnetns.ID) ([]int, error) {
 		return nil, fmt.Errorf("listing /proc: %w", err)
 	}
 	self := os.Getpid()
+	want := "net:[" + strconv.FormatUint(id.Ino, 10) + "]"
+	buf := make([]byte, 64)
 	var pids []int
 	var st syscall.Stat_t
 	for _, n := range names {
@@ -43,7 +48,11 @@ func pidsIn(id xnetns.ID) ([]int, error) {
 		if err != nil || pid == self {
 			continue
 		}
-		if syscall.Stat("/proc/"+n+"/ns/net", &st) == nil && st.Dev == id.Dev && st.Ino == id.Ino {
+		link := "/proc/" + n + "/ns/net"
+		if k, err := syscall.Readlink(link, buf); err != nil || string(buf[:k]) != want {
+			continue
+		}
+		if syscall.Stat(link, &st) == nil && st.Dev == id.Dev && st.Ino == id.Ino {
 			pids = append(pids, pid)
 		}
 	}

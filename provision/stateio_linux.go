@@ -59,10 +59,25 @@ func readState(d *safefile.Dir, name string) (*State, error) {
 	return st, nil
 }
 
+// hasState reports whether name has a state file, without reading or
+// parsing it (start's last step only needs to know).
+func hasState(d *safefile.Dir, name string) bool {
+	f, err := d.OpenFile(name+".json", os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
 func (st *State) save(d *safefile.Dir) error {
 	b, err := st.marshal()
 	if err == nil {
-		err = d.WriteFile(st.Spec.Name+".json", b, 0o644)
+		// No fsync: the state is a write-ahead against a start or stop
+		// that is killed, which the page cache survives. A power loss
+		// ends the namespace and links it describes, and on the usual
+		// tmpfs /run the state with them.
+		err = d.Replace(st.Spec.Name+".json", b, 0o644)
 	}
 	if err != nil {
 		return fmt.Errorf("writing state of %q: %w", st.Spec.Name, err)

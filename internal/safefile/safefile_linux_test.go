@@ -90,27 +90,35 @@ func TestOpenDirRefusesSymlinks(t *testing.T) {
 }
 
 // The threat of the pidfile: the service user owns the directory and
-// plants NAME.tmp and NAME itself as symlinks to /etc/shadow.
+// plants NAME.tmp and NAME itself as symlinks to /etc/shadow. Replace (no
+// fsync) keeps every guarantee of WriteFile but durability.
 func TestWriteFileNeverWritesThrough(t *testing.T) {
-	root, decoy := fixture(t)
-	dir := filepath.Join(root, "real")
-	must(t, os.Symlink(decoy, filepath.Join(dir, "p.pid.tmp")))
-	must(t, os.Symlink(decoy, filepath.Join(dir, "p.pid")))
-	d := openT(t, dir)
-	must(t, d.WriteFile("p.pid", []byte("42\n"), 0o640))
-	checkDecoy(t, decoy)
-	p := filepath.Join(dir, "p.pid")
-	fi, err := os.Lstat(p)
-	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o640 {
-		t.Fatalf("p.pid: got %v, %v; want a regular file of mode 0640", fi.Mode(), err)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "42\n" {
-		t.Errorf("p.pid: got %q; want %q", b, "42\n")
-	}
-	// No temporary file is left, and the planted one is untouched.
-	names, _ := os.ReadDir(dir)
-	if len(names) != 2 {
-		t.Errorf("directory holds %v; want p.pid and the planted p.pid.tmp", names)
+	for _, w := range []struct {
+		name  string
+		write func(d *Dir, name string, b []byte, perm os.FileMode) error
+	}{{"WriteFile", (*Dir).WriteFile}, {"Replace", (*Dir).Replace}} {
+		t.Run(w.name, func(t *testing.T) {
+			root, decoy := fixture(t)
+			dir := filepath.Join(root, "real")
+			must(t, os.Symlink(decoy, filepath.Join(dir, "p.pid.tmp")))
+			must(t, os.Symlink(decoy, filepath.Join(dir, "p.pid")))
+			d := openT(t, dir)
+			must(t, w.write(d, "p.pid", []byte("42\n"), 0o640))
+			checkDecoy(t, decoy)
+			p := filepath.Join(dir, "p.pid")
+			fi, err := os.Lstat(p)
+			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o640 {
+				t.Fatalf("p.pid: got %v, %v; want a regular file of mode 0640", fi.Mode(), err)
+			}
+			if b, _ := os.ReadFile(p); string(b) != "42\n" {
+				t.Errorf("p.pid: got %q; want %q", b, "42\n")
+			}
+			// No temporary file is left, and the planted one is untouched.
+			names, _ := os.ReadDir(dir)
+			if len(names) != 2 {
+				t.Errorf("directory holds %v; want p.pid and the planted p.pid.tmp", names)
+			}
+		})
 	}
 }
 

@@ -15,7 +15,8 @@ func (d *Dir) ReadFile(name string, max int64) ([]byte, error) { return nil, Err
 func (d *Dir) WriteFile(name string, data []byte, perm os.FileMode) error {
 	return ErrUnsupported
 }
-func (d *Dir) Create(name string, perm os.FileMode) (*os.File, error) { return nil, ErrUnsupported }
+func (d *Dir) Replace(name string, data []byte, perm os.FileMode) error { return ErrUnsupported }
+func (d *Dir) Create(name string, perm os.FileMode) (*os.File, error)   { return nil, ErrUnsupported }
 func (d *Dir) OpenFile(name string, flag int, perm os.FileMode) (*os.File, error) {
 	return nil, ErrUnsupported
 }
