@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -71,6 +72,9 @@ type evGroup struct {
 type evLoop struct {
 	g       *evGroup
 	epfd    int
+	ep      *os.File        // epfd in Go's poller: the loop sleeps there
+	epRaw   syscall.RawConn // ep's
+	wakeAt  time.Time       // ep's read deadline
 	wakefd  int
 	conns   []*evConn // by slot
 	free    []int32
@@ -143,6 +147,20 @@ func (g *evGroup) newLoop() (*evLoop, error) {
 		return nil, fmt.Errorf("creating the event loop's eventfd: %w", err)
 	}
 	l := &evLoop{g: g, epfd: epfd, wakefd: wfd, paused: make([]bool, len(g.lns))}
+	// The loop sleeps in Go's poller, not in epoll_wait: a goroutine
+	// blocked in a system call holds its P until sysmon takes it, and with
+	// every P in a loop sysmon does that every 20µs (nanosleep, signals,
+	// hand-offs: more context switches than requests).
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(wfd)
+		return nil, fmt.Errorf("event loop's epoll set: %w", err)
+	}
+	l.ep = os.NewFile(uintptr(epfd), "event loop")
+	if l.epRaw, err = l.ep.SyscallConn(); err != nil {
+		l.close()
+		return nil, fmt.Errorf("event loop's epoll set: %w", err)
+	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Pad: kindWake}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
 		l.close()
@@ -167,7 +185,7 @@ func (l *evLoop) addListener(i int) error {
 
 func (l *evLoop) close() {
 	unix.Close(l.wakefd)
-	unix.Close(l.epfd)
+	l.ep.Close()
 }
 
 // closeAll closes what newEvGroup made, for a group that never ran.
@@ -231,10 +249,7 @@ func (l *evLoop) run() {
 			l.g.running.Go(l.run)
 			return
 		}
-		n := epollWait(l.epfd, events, 0)
-		if n == 0 {
-			n = epollWait(l.epfd, events, l.timeout())
-		}
+		n := l.wait(events)
 		for i := range max(n, 0) {
 			ev := &events[i]
 			switch ev.Pad & 7 {
@@ -267,29 +282,37 @@ func (l *evLoop) run() {
 	}
 }
 
-// epollWait is epoll_pwait; a zero timeout never sleeps, so it goes
-// without the runtime's system call bookkeeping.
-func epollWait(epfd int, evs []unix.EpollEvent, msec int) int {
-	var r uintptr
-	var e unix.Errno
-	if msec == 0 {
-		r, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
-	} else {
-		r, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), uintptr(msec), 0, 0)
+// wait returns the ready events, sleeping in Go's poller while there are
+// none: until the epoll set is readable, or the next timer tick while
+// anything can time out or waits for a slot.
+func (l *evLoop) wait(evs []unix.EpollEvent) int {
+	if n := epollNow(l.epfd, evs); n > 0 {
+		return n
 	}
+	var at time.Time
+	if len(l.conns)-len(l.free) > 0 || l.npaused > 0 {
+		at = start0.Add(time.Duration(l.lastTk) + l.g.tick)
+	}
+	if !at.Equal(l.wakeAt) {
+		l.wakeAt = at
+		_ = l.ep.SetReadDeadline(at)
+	}
+	n := 0
+	_ = l.epRaw.Read(func(uintptr) bool { // a deadline ends it with n = 0
+		n = epollNow(l.epfd, evs)
+		return n > 0
+	})
+	return n
+}
+
+// epollNow is epoll_pwait without sleeping, so without the runtime's
+// system call bookkeeping.
+func epollNow(epfd int, evs []unix.EpollEvent) int {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
 	if e != 0 {
 		return 0 // EINTR
 	}
 	return int(r)
-}
-
-// timeout is how long epoll may sleep: until the next timer tick while
-// anything can time out or wait for a slot, forever otherwise.
-func (l *evLoop) timeout() int {
-	if len(l.conns)-len(l.free) == 0 && l.npaused == 0 {
-		return -1
-	}
-	return max(int(l.g.tick/time.Millisecond), 1)
 }
 
 // commands applies what other goroutines asked for; true: exit.
