@@ -86,7 +86,7 @@ type evLoop struct {
 	dropped bool
 	lastTk  int64
 	yielded int64 // clock of the last trip through the scheduler
-	stuck   bool // this goroutine's thread is stuck in another namespace
+	stuck   bool  // this goroutine's thread is stuck in another namespace
 }
 
 // newEvGroup takes over the listeners of the frontends the loops serve:
