@@ -274,7 +274,7 @@ func (l *evLoop) run() {
 			l.again = nil
 			for _, c := range again {
 				c.queued = false
-				if c.fd[0] >= 0 {
+				if c.fd[0] >= 0 && !c.connecting { // ended, or the slot's next connection
 					c.pump()
 				}
 			}
