@@ -392,6 +392,5 @@ func (l *evLoop) pause(i int) {
 
 var start0 = time.Now()
 
-
 // nanotime is a monotonic clock for timeouts.
 func nanotime() int64 { return int64(time.Since(start0)) }
