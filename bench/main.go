@@ -132,6 +132,9 @@ func run(quick bool, root, out, only, tmpdir string) int {
 		return 1
 	}
 	logf("report written to %s (%v)", out, rep.elapsed.Round(time.Second))
+	if err := rep.writeCharts(filepath.Dir(out)); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err) // the report stands without them
+	}
 	return 0
 }
 

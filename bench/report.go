@@ -44,6 +44,7 @@ func (r *report) markdown() string {
 	r.provMD(&b)
 	r.proxyMD(&b)
 	r.targetsMD(&b)
+	r.targets15MD(&b)
 	if len(r.notes) > 0 {
 		b.WriteString("## Notes\n\n")
 		for _, n := range r.notes {

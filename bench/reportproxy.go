@@ -44,6 +44,7 @@ func (r *report) proxyMD(b *strings.Builder) {
 	if len(x.tests) < len(proxyTests) {
 		b.WriteString("Quick mode: no 4-stream test and no keep-alive crossing test.\n\n")
 	}
+	chartsMD(b)
 	header(b, "path", "1 stream (Gbit/s)", "/ direct", "/ haproxy", "4 streams (Gbit/s)", "/ direct", "/ haproxy", "CPU s/GB (1 / 4 streams)")
 	for _, p := range x.paths {
 		m1, m4 := r.get("s1", p.name), r.get("s4", p.name)

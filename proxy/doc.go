@@ -10,7 +10,16 @@
 // ordinary goroutines. If switching back fails the thread stays locked
 // and dies with its goroutine.
 //
-// Connections: an accept loop per listener takes a max_connections slot
+// Data paths: a frontend that needs nothing but TCP (no PROXY header in or
+// out, no transparent source, no server address from the header) is
+// served by the event loops (evloop_linux.go): one goroutine per CPU with
+// its own edge-triggered epoll set does accept4, a non-blocking connect
+// from a socket born in its namespace, and the splice relay; a connection
+// is a slot in a loop's table, the loop sleeps in Go's poller on its epoll
+// fd, and timeouts are checked once a tick. Every other frontend takes the
+// goroutine path below (NETNS_PROXY_DATAPATH=goroutines: all of them).
+//
+// Goroutine path: an accept loop per listener takes a max_connections slot
 // before Accept (back-pressure). A goroutine per new connection reads the
 // optional PROXY header, picks and dials a server (failing over), sends
 // the outgoing header and ends; two goroutines then copy, one per

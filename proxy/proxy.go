@@ -23,6 +23,8 @@ type Proxy struct {
 	ids       map[string]string // namespace name ("" = own) -> identity
 	opts      Options
 
+	ev *evGroup // the event loops, if any frontend is theirs
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	conns    sync.WaitGroup
@@ -179,8 +181,27 @@ func (p *Proxy) Serve(ctx context.Context) error {
 		}
 	}
 	go giveBackMemory(run)
+	var evFE []*frontend
+	for _, fe := range p.frontends {
+		if evOK(fe) {
+			evFE = append(evFE, fe)
+		}
+	}
+	if len(evFE) > 0 {
+		g, err := p.newEvGroup(evFE)
+		if err != nil {
+			p.closeListeners()
+			return err
+		}
+		p.ev = g
+		g.start()
+		defer g.stop() // after the drain: no connection is left
+	}
 	var loops sync.WaitGroup
 	for _, fe := range p.frontends {
+		if evOK(fe) {
+			continue
+		}
 		for _, ln := range fe.listeners {
 			loops.Go(func() { p.acceptLoop(ctx, fe, ln) })
 		}
@@ -203,6 +224,9 @@ func (p *Proxy) Serve(ctx context.Context) error {
 		close(scrapes)
 	}()
 	p.closeListeners()
+	if p.ev != nil {
+		p.ev.stopAccepting()
+	}
 	loops.Wait()
 	drained := make(chan struct{})
 	go func() { p.conns.Wait(); <-scrapes; close(drained) }()
@@ -238,14 +262,22 @@ func (p *Proxy) track(s *session, add bool) {
 }
 
 func (p *Proxy) active() int {
+	n := 0
+	if p.ev != nil {
+		n = int(p.ev.active.Load())
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.sessions)
+	return n + len(p.sessions)
 }
 
 // closeAll ends every connection, marking it "shutdown" unless it already
 // has a reason.
 func (p *Proxy) closeAll() int {
+	n := 0
+	if p.ev != nil {
+		n = p.ev.closeConns()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for s := range p.sessions {
@@ -260,5 +292,5 @@ func (p *Proxy) closeAll() int {
 			s.relay.wakeParked()
 		}
 	}
-	return len(p.sessions)
+	return n + len(p.sessions)
 }
