@@ -322,12 +322,6 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, " | ")
 }
 
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	return lastLines(string(b), 3)
-}
-
 // waitListen polls until something listens on port inside ns.
 func (e *env) waitListen(ns string, port int, d time.Duration) error {
 	deadline := time.Now().Add(d)

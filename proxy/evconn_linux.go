@@ -381,6 +381,6 @@ func (c *evConn) endAt(term string, level slog.Level) {
 // non-blocking socket does not sleep (SO_LINGER is 0 or unset).
 func closeFd(fd int) {
 	if fd >= 0 {
-		unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 	}
 }

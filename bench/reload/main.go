@@ -70,9 +70,9 @@ func outer() int {
 		fmt.Fprintf(os.Stderr, "ip netns add: %v: %s", err, out)
 		return 1
 	}
-	defer exec.Command("ip", "netns", "del", ns).Run()
+	defer func() { _ = exec.Command("ip", "netns", "del", ns).Run() }()
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM) // the child stops; we clean up
-	exec.Command("ip", "-n", ns, "link", "set", "lo", "up").Run()
+	_ = exec.Command("ip", "-n", ns, "link", "set", "lo", "up").Run()
 	self, _ := os.Executable()
 	cmd := exec.Command("ip", "netns", "exec", ns, self, "-inner", "-haproxy", *haproxy,
 		"-clients", fmt.Sprint(*clients), "-payload", fmt.Sprint(*maxLen), "-reloads", fmt.Sprint(*reloads), "-span", span.String())
@@ -164,8 +164,8 @@ func client(seed int, r *result, stop <-chan struct{}) {
 			r.connectFailed.Add(1)
 			continue
 		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		go func() { c.Write(p); c.(*net.TCPConn).CloseWrite() }()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() { _, _ = c.Write(p); _ = c.(*net.TCPConn).CloseWrite() }()
 		got, err := io.ReadAll(c)
 		c.Close()
 		if err != nil || !bytes.Equal(got, p) {
@@ -192,7 +192,7 @@ func echo(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		go func() { defer c.Close(); io.Copy(c, c); c.(*net.TCPConn).CloseWrite() }()
+		go func() { defer c.Close(); _, _ = io.Copy(c, c); _ = c.(*net.TCPConn).CloseWrite() }()
 	}
 }
 
@@ -219,8 +219,8 @@ func (p *netnsProxy) reload() error {
 }
 
 func (p *netnsProxy) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.cmd.Wait()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
 }
 
 // haproxyRun is the classic reload: a new process started with -sf OLD
@@ -255,7 +255,7 @@ func (h *haproxyRun) spawn(extra ...string) error {
 		return err
 	}
 	h.procs = append(h.procs, cmd)
-	go cmd.Wait()
+	go func() { _ = cmd.Wait() }()
 	return nil
 }
 
@@ -270,7 +270,7 @@ func (h *haproxyRun) reload() error {
 
 func (h *haproxyRun) stop() {
 	for _, c := range h.procs {
-		c.Process.Kill()
+		_ = c.Process.Kill()
 	}
 	time.Sleep(100 * time.Millisecond)
 	os.Remove(h.sock())
