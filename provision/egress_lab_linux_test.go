@@ -55,6 +55,11 @@ func newEgressLab(t *testing.T) *egressLab {
 	// namespace's networks.
 	nstest.Sh(t, lab.lan, "ip route add 10.0.0.0/8 via 192.168.50.1 && ip route add 172.16.0.0/24 via 192.168.50.1")
 	nstest.Veth(t, h, "o0", "172.16.0.1/24", lab.other, "eth0", "172.16.0.2/24")
+	// Settled before a test takes its first snapshot: every link has its
+	// carrier (and so its link-local address and routes).
+	waitFor(t, "the lab's links to come up", func() bool {
+		return !strings.Contains(nstest.IP(t, "-n", h, "route", "show", "table", "all"), "linkdown")
+	})
 	return lab
 }
 

@@ -13,6 +13,18 @@ import (
 // build turns the rule into nftables expressions, in the order nft itself
 // would: matches, then statements, then the verdict.
 func (r nftRule) build() ([]expr.Any, error) {
+	e, err := r.matches()
+	if err != nil {
+		return nil, err
+	}
+	if e, err = r.ctMatches(e); err != nil {
+		return nil, err
+	}
+	return r.statements(e)
+}
+
+// matches are the packet's: family, interfaces, addresses, ports.
+func (r nftRule) matches() ([]expr.Any, error) {
 	var e []expr.Any
 	cmp := func(op expr.CmpOp, data []byte) { e = append(e, &expr.Cmp{Op: op, Register: 1, Data: data}) }
 	meta := func(key expr.MetaKey) { e = append(e, &expr.Meta{Key: key, Register: 1}) }
@@ -73,6 +85,12 @@ func (r nftRule) build() ([]expr.Any, error) {
 		e = append(e, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
 		cmp(expr.CmpOpEq, binaryutil.BigEndian.PutUint16(r.DPort))
 	}
+	return e, nil
+}
+
+// ctMatches are the connection's: state, NAT status, mark.
+func (r nftRule) ctMatches(e []expr.Any) ([]expr.Any, error) {
+	cmp := func(op expr.CmpOp, data []byte) { e = append(e, &expr.Cmp{Op: op, Register: 1, Data: data}) }
 	ctBits := func(key expr.CtKey, bits uint32, op expr.CmpOp) {
 		e = append(e, &expr.Ct{Key: key, Register: 1},
 			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(bits), Xor: make([]byte, 4)})
@@ -94,6 +112,11 @@ func (r nftRule) build() ([]expr.Any, error) {
 		e = append(e, &expr.Ct{Key: expr.CtKeyMARK, Register: 1})
 		cmp(expr.CmpOpEq, binaryutil.NativeEndian.PutUint32(r.CtMark))
 	}
+	return e, nil
+}
+
+// statements set marks, NAT, then the verdict.
+func (r nftRule) statements(e []expr.Any) ([]expr.Any, error) {
 	if r.SetCtMark != 0 {
 		e = append(e, &expr.Immediate{Register: 1, Data: binaryutil.NativeEndian.PutUint32(r.SetCtMark)},
 			&expr.Ct{Key: expr.CtKeyMARK, Register: 1, SourceRegister: true})

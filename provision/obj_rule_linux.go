@@ -238,12 +238,8 @@ func (s hostSysctlObj) observe(k *kernel, _ *record) string {
 	if err != nil {
 		return err.Error()
 	}
-	if strings.HasPrefix(s.Key, "net.ipv6.") {
-		var none bool
-		xnetns.Do(h, func() error { none = noIPv6(); return nil })
-		if none {
-			return ""
-		}
+	if strings.HasPrefix(s.Key, "net.ipv6.") && noIPv6In(h) {
+		return ""
 	}
 	return observeSysctl(h, s.Key, s.Value)
 }

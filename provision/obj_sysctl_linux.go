@@ -66,12 +66,8 @@ func (s sysctlObj) observe(k *kernel, _ *record) string {
 	if err != nil {
 		return err.Error()
 	}
-	if s.IPv6 {
-		var none bool
-		xnetns.Do(ns, func() error { none = noIPv6(); return nil })
-		if none {
-			return ""
-		}
+	if s.IPv6 && noIPv6In(ns) {
+		return ""
 	}
 	return observeSysctl(ns, s.Key, s.Value)
 }
@@ -80,6 +76,13 @@ func (s sysctlObj) observe(k *kernel, _ *record) string {
 func noIPv6() bool {
 	_, err := os.Stat("/proc/sys/net/ipv6")
 	return os.IsNotExist(err)
+}
+
+// noIPv6In is noIPv6 seen from ns.
+func noIPv6In(ns xnetns.Handle) bool {
+	var none bool
+	err := xnetns.Do(ns, func() error { none = noIPv6(); return nil })
+	return err == nil && none
 }
 
 // observeSysctl says how key differs from want in namespace ns.
