@@ -38,7 +38,7 @@ lint:
 
 # Root tests create throwaway namespaces and run real haproxy/nft; without
 # root they skip with a reason. CI installs their tools through `make deps`.
-test: deps build vet
+test: deps build vet lint
 	$(GO) test -race -count=1 -timeout 14m ./...
 
 # Boots systemd in a systemd-nspawn --private-network container, installs
