@@ -152,11 +152,8 @@ func (c *NetConf) check() error {
 			return errConfig("dns.search[%d] = %q: want a domain name", i, n)
 		}
 	}
-	if c.ReplyVia != "" || c.ReplyVia6 != "" {
-		if c.Role != RoleInbound {
-			return errConfig("reply_via/reply_via6 = %q: only for role inbound", c.ReplyVia+c.ReplyVia6)
-		}
-		return types.NewError(types.ErrUnsupportedField, fmt.Sprintf("reply_via/reply_via6 = %q: return routing is not in this release of the engine", c.ReplyVia+c.ReplyVia6), "")
+	if (c.ReplyVia != "" || c.ReplyVia6 != "") && c.Role != RoleInbound {
+		return errConfig("reply_via/reply_via6 = %q: only for role inbound", c.ReplyVia+c.ReplyVia6)
 	}
 	return nil
 }

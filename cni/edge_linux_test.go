@@ -41,10 +41,30 @@ func TestBadConfig(t *testing.T) {
 		}
 		e.assertClean(t, attachment{Network: "cnitest-bad", ContainerID: e.id, IfName: "out0"})
 	}
-	conf := `{"cniVersion":"1.0.0","name":"cnitest-bad","type":"netns-daemon-cni","role":"inbound","reply_via":"10.0.0.1"}`
-	if msg := e.call("ADD", "in0", conf).fails(t, 2); !strings.Contains(msg, "reply_via") {
-		t.Errorf("reply_via: got %q; want code 2 naming it", msg)
+}
+
+// TestReplyVia: an inbound attachment with reply_via gets return routing in
+// the container (a rule from its address to a table of its own whose
+// default goes through the router on in0), and DEL takes it away.
+func TestReplyVia(t *testing.T) {
+	e := newEnv(t)
+	conf := `{"cniVersion":"1.0.0","name":"cnitest-reply","type":"netns-daemon-cni","role":"inbound",
+		"addresses":["10.10.0.5/24"],"peer_addresses":["10.10.0.1/24"],"reply_via":"10.10.0.1"}`
+	e.call("ADD", "in0", conf).ok(t)
+	if got := ipIn(t, e.ctr, "rule"); !strings.Contains(got, "from 10.10.0.5 lookup") {
+		t.Errorf("rules after ADD: %q; want one from 10.10.0.5", got)
 	}
+	if got := ipIn(t, e.ctr, "route", "get", "192.0.2.1", "from", "10.10.0.5"); !strings.Contains(got, "via 10.10.0.1 dev in0") {
+		t.Errorf("a reply from 10.10.0.5: %q; want via 10.10.0.1 dev in0", got)
+	}
+	if got := defaults(t, e.ctr); len(got) != 0 {
+		t.Errorf("default routes in the main table: %q; want none (inbound)", got)
+	}
+	e.call("DEL", "in0", conf).ok(t)
+	if got := ipIn(t, e.ctr, "rule"); strings.Contains(got, "10.10.0.5") {
+		t.Errorf("rules after DEL: %q", got)
+	}
+	e.assertClean(t, attachment{Network: "cnitest-reply", ContainerID: e.id, IfName: "in0"})
 }
 
 // TestAddRefusesExistingIfname: CNI_IFNAME in the container already is an

@@ -39,7 +39,7 @@ func (c *NetConf) buildSpec(a attachment, netnsFile string, ipam, prev *current.
 	ifc := &provision.Iface{
 		Kind: c.Kind, Name: a.IfName, Peer: c.Peer, PeerAddresses: c.PeerAddresses,
 		Parent: c.Parent, Mode: c.Mode, MTU: c.MTU, MAC: c.MAC, RPFilter: c.RPFilter,
-		Gateway: c.Gateway, Gateway6: c.Gateway6,
+		Gateway: c.Gateway, Gateway6: c.Gateway6, ReplyVia: c.ReplyVia, ReplyVia6: c.ReplyVia6,
 		Addresses: append([]string(nil), c.Addresses...),
 	}
 	for _, r := range c.Routes {
