@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/netns-daemon/netns-daemon/internal/safefile"
 )
 
 // StopDetached removes what start made for name on the host side only,
@@ -15,36 +17,25 @@ import (
 // addresses and routes; shims go as in Stop. Like Stop, a name that was
 // never started is not an error.
 func StopDetached(ctx context.Context, name string, opt Options) error {
-	if err := ValidName(name); err != nil {
-		return err
-	}
-	l, err := lockName(name)
-	if err != nil {
-		return err
-	}
-	st, err := readState(l.d, name)
-	if err != nil || st == nil {
-		l.unlock(err == nil)
-		return err
-	}
-	e := newEngine(st, l.d, opt)
-	defer e.close()
-	e.k.nsPath = "" // unreachable: every inside object is "gone"
-	var errs []error
-	for _, r := range st.Records {
-		if lo, ok := r.obj.(linkObj); ok && lo.Kind == KindVeth && r.PeerIndex != 0 {
-			errs = append(errs, e.deletePeer(lo, r))
+	return withState(name, func(st *State, d *safefile.Dir, err error) error {
+		if err != nil || st == nil {
+			return err
 		}
-	}
-	errs = append(errs, e.unmake(append([]*record(nil), st.Records...)))
-	if err := errors.Join(errs...); err != nil {
-		err = errors.Join(fmt.Errorf("stopping %q (host side only): %w", name, err), e.save())
-		l.unlock(false)
-		return err
-	}
-	err = removeState(l.d, name)
-	l.unlock(err == nil)
-	return err
+		e := newEngine(st, d, opt)
+		defer e.close()
+		e.k.nsPath = "" // unreachable: every inside object is "gone"
+		var errs []error
+		for _, r := range st.Records {
+			if lo, ok := r.obj.(linkObj); ok && lo.Kind == KindVeth && r.PeerIndex != 0 {
+				errs = append(errs, e.deletePeer(lo, r))
+			}
+		}
+		errs = append(errs, e.unmake(append([]*record(nil), st.Records...)))
+		if err := errors.Join(errs...); err != nil {
+			return errors.Join(fmt.Errorf("stopping %q (host side only): %w", name, err), e.save())
+		}
+		return removeState(d, name)
+	})
 }
 
 // deletePeer deletes a veth's host side, which takes the inside end along.

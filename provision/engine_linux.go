@@ -259,6 +259,20 @@ func nsRecord(st *State) *record {
 // Stop removes what start made for name, as its state file records. A name
 // that was never started, or is already stopped, is not an error.
 func Stop(ctx context.Context, name string, opt Options) error {
+	return withState(name, func(st *State, d *safefile.Dir, err error) error {
+		switch {
+		case errors.Is(err, ErrCorruptState) && opt.Force:
+			return forceClean(ctx, name, d, opt)
+		case err != nil || st == nil:
+			return err
+		}
+		return stopLocked(ctx, st, d, opt)
+	})
+}
+
+// withState runs stop's fn under name's lock with its state as read (nil:
+// none, or err); the lock file goes when fn succeeds.
+func withState(name string, fn func(*State, *safefile.Dir, error) error) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
@@ -267,16 +281,7 @@ func Stop(ctx context.Context, name string, opt Options) error {
 		return err
 	}
 	st, err := readState(l.d, name)
-	if errors.Is(err, ErrCorruptState) && opt.Force {
-		err = forceClean(ctx, name, l.d, opt)
-		l.unlock(err == nil)
-		return err
-	}
-	if err != nil || st == nil {
-		l.unlock(err == nil)
-		return err
-	}
-	err = stopLocked(ctx, st, l.d, opt)
+	err = fn(st, l.d, err)
 	l.unlock(err == nil)
 	return err
 }

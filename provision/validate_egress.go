@@ -13,26 +13,8 @@ func (s *Spec) checkEgress(p *problems) {
 	uses := s.addrUses(nil)
 	for _, ifc := range s.Ifaces() {
 		r := s.role(ifc)
-		for _, g := range []struct {
-			key, val string
-			v4       bool
-		}{{"reply_via", ifc.ReplyVia, true}, {"reply_via6", ifc.ReplyVia6, false}} {
-			if g.val == "" {
-				continue
-			}
-			key := r + "." + g.key
-			if r != roleInbound {
-				p.add(key, g.val, "only [inbound] routes replies through a router of its own")
-				continue
-			}
-			ip, why := parseIP(g.val)
-			if why == "" {
-				why = s.nextHopProblem(ifc, uses, ip, g.v4)
-			}
-			if why != "" {
-				p.add(key, g.val, "%s", why)
-			}
-		}
+		s.checkNextHops(p, ifc, uses, roleInbound, "only [inbound] routes replies through a router of its own",
+			nextHop{"reply_via", ifc.ReplyVia, true}, nextHop{"reply_via6", ifc.ReplyVia6, false})
 		if ifc.Masquerade == "" {
 			continue
 		}

@@ -44,26 +44,36 @@ func (s *Spec) nextHopProblem(ifc *Iface, uses []addrUse, ip netip.Addr, v4 bool
 func (s *Spec) checkGateways(p *problems) {
 	uses := s.addrUses(nil)
 	for _, ifc := range s.Ifaces() {
-		r := s.role(ifc)
-		for _, g := range []struct {
-			key, val string
-			v4       bool
-		}{{"gateway", ifc.Gateway, true}, {"gateway6", ifc.Gateway6, false}} {
-			key := r + "." + g.key
-			if g.val == "" {
-				continue
-			}
-			if r != roleOutbound {
-				p.add(key, g.val, "only [outbound] may carry a default route")
-				continue
-			}
-			ip, why := parseIP(g.val)
-			if why == "" {
-				why = s.nextHopProblem(ifc, uses, ip, g.v4)
-			}
-			if why != "" {
-				p.add(key, g.val, "%s", why)
-			}
+		s.checkNextHops(p, ifc, uses, roleOutbound, "only [outbound] may carry a default route",
+			nextHop{"gateway", ifc.Gateway, true}, nextHop{"gateway6", ifc.Gateway6, false})
+	}
+}
+
+// nextHop is a key of an interface that names a router on it.
+type nextHop struct {
+	key, val string
+	v4       bool
+}
+
+// checkNextHops: each set key is allowed only on role (else wrongRole)
+// and is a literal of its family on link of ifc.
+func (s *Spec) checkNextHops(p *problems, ifc *Iface, uses []addrUse, role, wrongRole string, hops ...nextHop) {
+	r := s.role(ifc)
+	for _, g := range hops {
+		if g.val == "" {
+			continue
+		}
+		key := r + "." + g.key
+		if r != role {
+			p.add(key, g.val, "%s", wrongRole)
+			continue
+		}
+		ip, why := parseIP(g.val)
+		if why == "" {
+			why = s.nextHopProblem(ifc, uses, ip, g.v4)
+		}
+		if why != "" {
+			p.add(key, g.val, "%s", why)
 		}
 	}
 }
