@@ -9,15 +9,15 @@ func init() {
 	manpage.Main(name, &flags{}, manpage.Command{
 		Section: "8",
 		Description: []string{
-			"**Hook mode** (no CMD): provision the namespace NAME from the flags and the TOML spec (`-c FILE`, see netns-daemon.toml(5); flags override it) and exit. Inbound and outbound interfaces (veth, macvlan or a moved device), addresses, the default route on the outbound side only, rp_filter, sysctls and `/etc/netns/NAME/` files. Everything is validated before anything is touched; a failure at any step undoes the earlier ones. Starting a name already provisioned with the same spec does nothing.",
+			"**Hook mode** (no CMD): provision the namespace NAME from the flags and the TOML spec (`-c FILE`, see netns-daemon.toml(5); flags override it) and exit. Inbound and outbound interfaces (veth, macvlan or a moved device), addresses, the default route on the outbound side only, rp_filter, sysctls and `/etc/netns/NAME/` files. Everything is validated before anything is touched; a failure undoes what this run made, and nothing that existed before is ever deleted. Starting a name already provisioned changes it in place to the spec (only the difference; the namespace and the daemon in it stay) and repairs drift; `--recreate` makes it anew; `--dry-run` prints the plan, or the difference.",
 			"**Exec mode** (`NAME -- CMD [ARGS]`): provision, then enter the namespace, bind `/etc/netns/NAME/*` over `/etc` for CMD alone (as `ip netns exec` does) and exec CMD, which keeps this process's PID (for systemd's `$MAINPID` and pidfiles). `--join` enters an existing namespace without provisioning. `--proxy FILE` runs the bundled netns-proxy(8) as CMD.",
 			"Put the namespace name after `--` when it may start with `-`: `netns-daemon-start -c FILE -- NAME`.",
 		},
 		Sections: []manpage.Section{{
 			Title: "Exit status",
 			Items: []manpage.Item{
-				{Term: "0", Text: "provisioned (or already provisioned with the same spec)"},
-				{Term: "1", Text: "a step failed; everything done before it was undone"},
+				{Term: "0", Text: "provisioned, changed in place, or already as the spec says"},
+				{Term: "1", Text: "a step failed (what this run made was undone), or a name start would take is in use"},
 				{Term: "2", Text: "bad input (flags, spec, names); nothing was touched"},
 				{Term: "127", Text: "exec mode: CMD was not found"},
 			},
