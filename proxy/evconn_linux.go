@@ -75,7 +75,7 @@ func (l *evLoop) accept(i int) {
 			l.pause(i)
 			return
 		}
-		l.open(fe, int(r), rawAddrPort(&rsa))
+		l.take(fe, int(r), rawAddrPort(&rsa))
 	}
 }
 
@@ -112,13 +112,8 @@ func (c *evConn) register(side, kind int) error {
 	return unix.EpollCtl(c.l.epfd, unix.EPOLL_CTL_ADD, c.fd[side], &ev)
 }
 
-// open starts a connection just accepted: counted, registered, connecting.
+// open starts a connection that take counted: registered, connecting.
 func (l *evLoop) open(fe *frontend, fd int, peer netip.AddrPort) {
-	p := l.g.p
-	p.conns.Add(1)
-	l.g.active.Add(1)
-	fe.stats.current.Add(1)
-	fe.stats.total.Add(1)
 	c := l.alloc()
 	c.fe, c.peer, c.start, c.last = fe, peer, time.Now(), l.clock()
 	c.fd[0] = fd
@@ -370,6 +365,7 @@ func (c *evConn) endAt(term string, level slog.Level) {
 	c.srv, c.errs = nil, nil
 	<-c.fe.sem
 	l.free = append(l.free, c.slot)
+	l.in.live.Add(-1)
 	l.g.active.Add(-1)
 	p.conns.Done()
 	if l.npaused > 0 && !l.dropped {

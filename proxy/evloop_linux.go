@@ -3,13 +3,11 @@ package proxy
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,9 +71,10 @@ type evGroup struct {
 type evLoop struct {
 	g       *evGroup
 	epfd    int
-	ep      *os.File        // epfd in Go's poller: the loop sleeps there
-	epRaw   syscall.RawConn // ep's
-	wakeAt  time.Time       // ep's read deadline
+	park    *os.File        // an epoll set in Go's poller, holding epfd while the loop parks
+	parkRaw syscall.RawConn // park's
+	parkAt  time.Time       // park's read deadline
+	quiet   bool            // the last wait timed out: park in the next one
 	wakefd  int
 	conns   []*evConn // by slot
 	free    []int32
@@ -87,6 +86,7 @@ type evLoop struct {
 	lastTk  int64
 	yielded int64 // clock of the last trip through the scheduler
 	stuck   bool  // this goroutine's thread is stuck in another namespace
+	in      evInbox
 }
 
 // newEvGroup takes over the listeners of the frontends the loops serve:
@@ -112,10 +112,11 @@ func (p *Proxy) newEvGroup(fes []*frontend) (*evGroup, error) {
 			g.lns = append(g.lns, &evListener{fd: fd, fe: fe})
 		}
 	}
-	n := runtime.GOMAXPROCS(0)
+	n := procs0()
 	if v, err := strconv.Atoi(os.Getenv("NETNS_PROXY_LOOPS")); err == nil && v > 0 {
 		n = min(v, n) // development knob for A/B runs
 	}
+	loopProcs(n)
 	for range n {
 		l, err := g.newLoop()
 		if err != nil {
@@ -152,19 +153,10 @@ func (g *evGroup) newLoop() (*evLoop, error) {
 		return nil, fmt.Errorf("creating the event loop's eventfd: %w", err)
 	}
 	l := &evLoop{g: g, epfd: epfd, wakefd: wfd, paused: make([]bool, len(g.lns))}
-	// The loop sleeps in Go's poller, not in epoll_wait: a goroutine
-	// blocked in a system call holds its P until sysmon takes it, and with
-	// every P in a loop sysmon does that every 20µs (nanosleep, signals,
-	// hand-offs: more context switches than requests).
-	if err := unix.SetNonblock(epfd, true); err != nil {
+	if err := l.openPark(); err != nil {
 		unix.Close(epfd)
 		unix.Close(wfd)
-		return nil, fmt.Errorf("event loop's epoll set: %w", err)
-	}
-	l.ep = os.NewFile(uintptr(epfd), "event loop")
-	if l.epRaw, err = l.ep.SyscallConn(); err != nil {
-		l.close()
-		return nil, fmt.Errorf("event loop's epoll set: %w", err)
+		return nil, err
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Pad: kindWake}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
@@ -190,7 +182,8 @@ func (l *evLoop) addListener(i int) error {
 
 func (l *evLoop) close() {
 	unix.Close(l.wakefd)
-	l.ep.Close()
+	unix.Close(l.epfd)
+	l.park.Close()
 }
 
 // closeAll closes what newEvGroup made, for a group that never ran.
@@ -267,6 +260,7 @@ func (l *evLoop) run() {
 			case kindWake:
 				var b [8]byte
 				_, _ = unix.Read(l.wakefd, b[:])
+				l.adoptHanded()
 			}
 		}
 		for len(l.again) > 0 {
@@ -287,50 +281,10 @@ func (l *evLoop) run() {
 	}
 }
 
-// wait returns the ready events, sleeping in Go's poller while there are
-// none: until the epoll set is readable, or the next timer tick while
-// anything can time out or waits for a slot.
-func (l *evLoop) wait(evs []unix.EpollEvent) int {
-	if n := epollNow(l.epfd, evs); n > 0 {
-		// A goroutine that runs 10ms without going through the scheduler
-		// is preempted by sysmon with a signal, and every preemption keeps
-		// sysmon waking each 20µs: a busy loop yields now and then.
-		if now := nanotime(); now-l.yielded > int64(time.Millisecond) {
-			l.yielded = now
-			runtime.Gosched()
-		}
-		return n
-	}
-	l.yielded = nanotime()
-	var at time.Time
-	if len(l.conns)-len(l.free) > 0 || l.npaused > 0 {
-		at = start0.Add(time.Duration(l.lastTk) + l.g.tick)
-	}
-	if !at.Equal(l.wakeAt) {
-		l.wakeAt = at
-		_ = l.ep.SetReadDeadline(at)
-	}
-	n := 0
-	_ = l.epRaw.Read(func(uintptr) bool { // a deadline ends it with n = 0
-		n = epollNow(l.epfd, evs)
-		return n > 0
-	})
-	return n
-}
-
-// epollNow is epoll_pwait without sleeping, so without the runtime's
-// system call bookkeeping.
-func epollNow(epfd int, evs []unix.EpollEvent) int {
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
-	if e != 0 {
-		return 0 // EINTR
-	}
-	return int(r)
-}
-
 // commands applies what other goroutines asked for; true: exit.
 func (l *evLoop) commands() bool {
 	g := l.g
+	l.adoptHanded() // before closeConns ends what this loop holds
 	if g.stopAcc.Load() && !l.dropped {
 		for i, ln := range g.lns {
 			if !l.paused[i] {

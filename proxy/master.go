@@ -234,7 +234,10 @@ func (m *Master) start(ctx context.Context, text []byte, files map[string]*os.Fi
 		cmd.ExtraFiles = append(cmd.ExtraFiles, files[k])
 	}
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
-		return strings.HasPrefix(e, "NOTIFY_SOCKET=") || strings.HasPrefix(e, "NETNS_PROXY_")
+		// The master's own protocol variables, never the operator's
+		// knobs (NETNS_PROXY_DATAPATH and friends reach the worker).
+		k, _, _ := strings.Cut(e, "=")
+		return k == "NOTIFY_SOCKET" || k == envWorker || k == envFDNames || k == envGeneration
 	}), envWorker+"=1", envFDNames+"="+keysOf(keys), fmt.Sprintf("%s=%d", envGeneration, m.gen))
 	err = cmd.Start()
 	readyW.Close()

@@ -106,12 +106,14 @@ run() { # name port mode
     perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$tp" -o "$OUT/stat.$1.$3" -- sleep "$DUR" &
     spid=$!
   fi
+  local idle0; idle0=$(awk '/^cpu /{print $5+$6, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
   ip netns exec "$CNS" timeout $((DUR+10)) wrk -c 50 -t 2 -d "${DUR}s" --latency "${hdr[@]}" "http://$HOST:$2/" >"$OUT/wrk.out" 2>&1
   local rps p50 p99
   rps=$(awk '/Requests\/sec/{print $2}' "$OUT/wrk.out")
   p50=$(awk '$1=="50%"{print $2}' "$OUT/wrk.out")
   p99=$(awk '$1=="99%"{print $2}' "$OUT/wrk.out")
-  local extra=""
+  local extra
+  extra="idle=$(awk -v a="$idle0" '/^cpu /{split(a,x," "); printf "%.1f%%", 100*($5+$6-x[1])/($2+$3+$4+$5+$6+$7+$8+$9-x[2])}' /proc/stat) "
   if [ -n "$spid" ]; then
     wait "$spid"
     local req; req=$(awk '/requests in/{print $1}' "$OUT/wrk.out")
