@@ -22,6 +22,7 @@ type evConn struct {
 	srv        *server
 	fd         [2]int // -1: closed; fd[0] < 0: the slot is free
 	rd, wr     [2]bool
+	hup        [2]bool  // EOF or an error was reported: read until EAGAIN
 	dir        [2]evDir // 0: client->server, 1: server->client
 	connecting bool
 	queued     bool
@@ -36,8 +37,10 @@ type evConn struct {
 }
 
 type evDir struct {
-	p    *pipe // held only while it holds data
+	p    *pipe  // held only while it holds data
+	pend []byte // read, not yet written (dst was full)
 	n    int64
+	spl  bool // large transfers: splice from now on
 	done bool // read to EOF and passed on
 }
 
@@ -214,6 +217,9 @@ func (c *evConn) event(server bool, ev uint32) {
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.rd[side] = true
 	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.hup[side] = true
+	}
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.wr[side] = true
 	}
@@ -232,22 +238,16 @@ func (c *evConn) pump() {
 	}
 }
 
-// pumpDir is one direction's splice loop: from src into a pipe taken from
+// spliceDir is one direction's splice loop: from src into a pipe taken from
 // the pool, from the pipe into dst. A full dst keeps the pipe and stops
 // reading src (back-pressure) until dst is writable again; after a batch
 // of rounds the connection goes to the back of the loop's queue.
-func (c *evConn) pumpDir(d int) {
+func (c *evConn) spliceDir(d int) {
 	h := &c.dir[d]
-	if h.done {
-		return
-	}
 	src, dst := d, 1-d
 	for round := 0; ; round++ {
 		if round == 64 {
-			if !c.queued {
-				c.queued = true
-				c.l.again = append(c.l.again, c)
-			}
+			c.requeue()
 			return
 		}
 		if h.p != nil && h.p.data > 0 {
@@ -298,16 +298,7 @@ func (c *evConn) pumpDir(d int) {
 		case n == 0:
 			pipes.put(h.p)
 			h.p = nil
-			h.done = true
-			if c.dir[1-d].done {
-				c.end("closed") // both reached EOF: a normal end
-				return
-			}
-			// Pass EOF on; when the other direction has ended, close sends
-			// the same FIN and this shutdown is skipped.
-			if err := unix.Shutdown(c.fd[dst], unix.SHUT_WR); err != nil {
-				c.end(fmt.Sprintf("%s: half-closing: %v", dirNames[d], err))
-			}
+			c.eof(d)
 			return
 		default:
 			h.p.data = n
@@ -346,6 +337,7 @@ func (c *evConn) endAt(term string, level slog.Level) {
 	l := c.l
 	p := l.g.p
 	for d := range c.dir {
+		c.dir[d].pend = nil
 		if c.dir[d].p != nil {
 			pipes.put(c.dir[d].p) // closed if it still holds data
 			c.dir[d].p = nil

@@ -87,6 +87,7 @@ type evLoop struct {
 	yielded int64 // clock of the last trip through the scheduler
 	stuck   bool  // this goroutine's thread is stuck in another namespace
 	in      evInbox
+	cbuf    []byte // copyDir's, for every connection of the loop
 }
 
 // newEvGroup takes over the listeners of the frontends the loops serve:
@@ -342,6 +343,14 @@ func (l *evLoop) pause(i int) {
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.g.lns[i].fd, nil)
 	l.paused[i] = true
 	l.npaused++
+}
+
+// buf is the loop's copy buffer: data stays in it only within one copyDir.
+func (l *evLoop) buf() []byte {
+	if l.cbuf == nil {
+		l.cbuf = make([]byte, copyBuf)
+	}
+	return l.cbuf
 }
 
 var start0 = time.Now()
