@@ -84,7 +84,6 @@ type evLoop struct {
 	closeGn uint32
 	dropped bool
 	lastTk  int64
-	yielded int64 // clock of the last trip through the scheduler
 	stuck   bool  // this goroutine's thread is stuck in another namespace
 	in      evInbox
 	cbuf    []byte // copyDir's, for every connection of the loop

@@ -2,8 +2,10 @@
 # ab.sh: netns-proxy vs HAProxy on loopback in a throwaway namespace,
 # alternating rounds of wrk (close and keep-alive). Usage:
 #   bench/perf/ab.sh [ROUNDS] [DURATION] [NETNS_PROXY_BIN]
-# Env: PERF=1 records `perf record -g` of the netns-proxy worker during
-# round 1 (close) into $OUT/perf.data. OUT (default /tmp/nperf-$$).
+# Env: COST=1 adds CPU, context switches and system calls per request
+# (perf stat; TRACE=1 also by name). PERF=1 records `perf record -g` of the netns-proxy worker during
+# round 1 (close) into $OUT/perf.data (PERFEV: an event to record instead
+# of cycles, e.g. syscalls:sys_enter_futex). OUT (default /tmp/nperf-$$).
 set -u
 ROUNDS=${1:-5}; DUR=${2:-5}; BIN=${3:-}
 NS=nperf-$$
@@ -105,6 +107,8 @@ run() { # name port mode
     local tp=$HPID; [ "$1" = np ] && tp=$(pgrep -P "$NPID" | head -1); [ "$1" = np2 ] && tp=$(pgrep -P "$NP2PID" | head -1)
     perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$tp" -o "$OUT/stat.$1.$3" -- sleep "$DUR" &
     spid=$!
+    # TRACE=1: system calls by name too (perf trace -s), in $OUT/trace.WHO.MODE.
+    [ "${TRACE:-0}" = 1 ] && perf trace -s -p "$tp" -o "$OUT/trace.$1.$3" -- sleep "$DUR" >/dev/null 2>&1 &
   fi
   local idle0; idle0=$(awk '/^cpu /{print $5+$6, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
   ip netns exec "$CNS" timeout $((DUR+10)) wrk -c 50 -t 2 -d "${DUR}s" --latency "${hdr[@]}" "http://$HOST:$2/" >"$OUT/wrk.out" 2>&1
@@ -129,7 +133,7 @@ for r in $(seq 1 "$ROUNDS"); do
       if [ "${PERF:-0}" = 1 ] && [ $r = 1 ] && [ $who = np ] && [ $mode = close ]; then
         wpid=$(pgrep -P "$(pgrep -f "$BIN -c $OUT/np.toml" | head -1)" | head -1)
         [ -z "$wpid" ] && wpid=$(pgrep -f "$BIN -c $OUT/np.toml" | tail -1)
-        perf record -g -o "$OUT/perf.data" -p "$wpid" -- sleep "$DUR" >/dev/null 2>&1 &
+        perf record ${PERFEV:+-e "$PERFEV"} -g -o "$OUT/perf.data" -p "$wpid" -- sleep "$DUR" >/dev/null 2>&1 &
         pp=$!
         run $who $port $mode
         wait $pp
