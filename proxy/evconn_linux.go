@@ -48,13 +48,15 @@ var dirNames = [2]string{"client->server", "server->client"}
 
 const evStream = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
-// accept takes up to a batch of connections from listener i, each after a
-// max_connections slot; without a slot the listener leaves this loop's
-// set until one frees, and the kernel backlog pushes back.
+// accept takes a connection from listener i, after a max_connections
+// slot; without a slot the listener leaves this loop's set until one
+// frees, and the kernel backlog pushes back. One per event: the listener
+// is level-triggered, so the next wait reports it again while connections
+// wait, and no accept4 is spent on finding the queue empty.
 func (l *evLoop) accept(i int) {
 	ln := l.g.lns[i]
 	fe := ln.fe
-	for range 32 {
+	for range 2 { // a second try only after EINTR or ECONNABORTED
 		select {
 		case fe.sem <- struct{}{}:
 		default:
@@ -79,6 +81,7 @@ func (l *evLoop) accept(i int) {
 			return
 		}
 		l.take(fe, int(r), rawAddrPort(&rsa))
+		return
 	}
 }
 
@@ -353,7 +356,7 @@ func (c *evConn) endAt(term string, level slog.Level) {
 	s.relay.c2s.n, s.relay.s2c.n = c.dir[0].n, c.dir[1].n
 	s.count()
 	c.fe.stats.current.Add(-1)
-	p.logSession(&s, term, level)
+	l.logConn(&s, term, level)
 	c.srv, c.errs = nil, nil
 	<-c.fe.sem
 	l.free = append(l.free, c.slot)

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"fmt"
+	"log/slog"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -148,4 +150,41 @@ func recvRaw(fd int, b []byte) (int, unix.Errno) {
 func sendRaw(fd int, b []byte) (int, unix.Errno) {
 	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_NOSIGNAL, 0, 0)
 	return int(r), e
+}
+
+// logConn logs the connection line, by hand into the turn's buffer when
+// the logger allows.
+func (l *evLoop) logConn(s *session, term string, level slog.Level) {
+	h := l.clog
+	if h == nil {
+		l.g.p.logSession(s, term, level)
+		return
+	}
+	if !h.enabled(level) {
+		return
+	}
+	server := "-"
+	if s.srv != nil {
+		server = s.srv.name
+	}
+	f := connFields{client: s.src.String(), clientNS: s.ns, peer: s.peer.String(),
+		frontend: s.fe.name, backend: s.fe.backend.name, server: server,
+		in: s.relay.c2s.n, out: s.relay.s2c.n, connect: s.connect, total: time.Since(s.start), term: term}
+	var ok bool
+	if l.logBuf, ok = h.appendConn(l.logBuf, time.Now(), level, &f); !ok {
+		l.g.p.logSession(s, term, level)
+	}
+}
+
+// flushLog writes the turn's connection lines in one write.
+func (l *evLoop) flushLog() {
+	if len(l.logBuf) == 0 {
+		return
+	}
+	_, _ = l.clog.w.Write(l.logBuf) // as slog's handler, a failed log write is dropped
+	if cap(l.logBuf) > 64<<10 {
+		l.logBuf = nil // a burst's buffer is not kept
+	} else {
+		l.logBuf = l.logBuf[:0]
+	}
 }

@@ -84,9 +84,11 @@ type evLoop struct {
 	closeGn uint32
 	dropped bool
 	lastTk  int64
-	stuck   bool  // this goroutine's thread is stuck in another namespace
+	stuck   bool // this goroutine's thread is stuck in another namespace
 	in      evInbox
-	cbuf    []byte // copyDir's, for every connection of the loop
+	cbuf    []byte       // copyDir's, for every connection of the loop
+	clog    *lineHandler // nil: connection lines go through slog
+	logBuf  []byte       // connection lines of this turn
 }
 
 // newEvGroup takes over the listeners of the frontends the loops serve:
@@ -152,7 +154,7 @@ func (g *evGroup) newLoop() (*evLoop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("creating the event loop's eventfd: %w", err)
 	}
-	l := &evLoop{g: g, epfd: epfd, wakefd: wfd, paused: make([]bool, len(g.lns))}
+	l := &evLoop{g: g, epfd: epfd, wakefd: wfd, paused: make([]bool, len(g.lns)), clog: connLogOf(g.p.log)}
 	if err := l.openPark(); err != nil {
 		unix.Close(epfd)
 		unix.Close(wfd)
@@ -273,7 +275,9 @@ func (l *evLoop) run() {
 				}
 			}
 		}
+		l.flushLog()
 		if l.commands() {
+			l.flushLog()
 			l.close()
 			return
 		}

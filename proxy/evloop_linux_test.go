@@ -1,6 +1,11 @@
 package proxy
 
 import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"regexp"
 	"runtime"
 	"testing"
 	"time"
@@ -34,5 +39,48 @@ func TestGoroutinePathSelectable(t *testing.T) {
 	t.Setenv("NETNS_PROXY_DATAPATH", "goroutines")
 	if got := goroutinesPerConn(t, 40); got < 1.5 {
 		t.Errorf("%.2f proxy goroutines per open connection; want two (goroutine path)", got)
+	}
+}
+
+// TestEventLoopConnectionLines: logging to a file (the binary's stderr),
+// the loops format the connection lines themselves: one per connection,
+// as slog writes them, with the bytes each way, for a small exchange
+// (copied) and a large one (spliced after the first 32 KiB).
+func TestEventLoopConnectionLines(t *testing.T) {
+	srv := serveOn(t, listenLoopback(t), echoServer)
+	logf, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	r := startProxyLog(t, config("", "", addrLine(srv)), logf)
+	if connLogOf(r.p.log) == nil {
+		t.Fatal("a file logger is not formatted by hand")
+	}
+	for _, n := range []int{5, 300 << 10} {
+		c, err := net.Dial("tcp", r.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		want := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		go func() { c.Write(want); c.(*net.TCPConn).CloseWrite() }()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes through the proxy: got %d back, err %v", n, len(got), err)
+		}
+	}
+	var text []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		text, _ = os.ReadFile(logf.Name())
+		if bytes.Count(text, []byte("msg=connection")) >= 2 {
+			break
+		}
+	}
+	line := regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=connection client=127\.0\.0\.1:\d+ client_ns="" peer=127\.0\.0\.1:\d+ frontend=in backend=app server=s1 bytes_in=(\d+) bytes_out=(\d+) connect=\S+ total=\S+ term=closed$`)
+	m := line.FindAllStringSubmatch(string(text), -1)
+	if len(m) != 2 || m[0][1] != "5" || m[0][2] != "5" || m[1][1] != "307200" || m[1][2] != "307200" {
+		t.Fatalf("connection lines %q; want two, 5 and 307200 bytes each way, in:\n%s", m, text)
 	}
 }

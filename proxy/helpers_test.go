@@ -55,12 +55,21 @@ func (r *running) addr() string { return r.p.Addrs("in")[0].String() }
 // startProxy runs a config until the test ends.
 func startProxy(t testing.TB, cfgText string) *running {
 	t.Helper()
+	return startProxyLog(t, cfgText, nil)
+}
+
+// startProxyLog is startProxy logging to logTo (nil: the running's log).
+func startProxyLog(t testing.TB, cfgText string, logTo io.Writer) *running {
+	t.Helper()
 	cfg, err := Load(strings.NewReader(cfgText))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgText)
 	}
 	r := &running{log: &syncBuf{}, done: make(chan error, 1)}
-	r.p, err = New(cfg, NewLogger(r.log, "text"))
+	if logTo == nil {
+		logTo = r.log
+	}
+	r.p, err = New(cfg, NewLogger(logTo, "text"))
 	if err != nil {
 		t.Fatal(err)
 	}

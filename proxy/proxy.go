@@ -32,10 +32,7 @@ type Proxy struct {
 
 // NewLogger returns the slog logger for a log.format value.
 func NewLogger(w io.Writer, format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(newLineHandler(w, format == "json"))
 }
 
 // Options carry what a master hands its worker; the zero value is a proxy
