@@ -23,6 +23,7 @@ type evConn struct {
 	fd         [2]int // -1: closed; fd[0] < 0: the slot is free
 	rd, wr     [2]bool
 	hup        [2]bool  // EOF or an error was reported: read until EAGAIN
+	fin        [2]bool  // EOF (EPOLLRDHUP) was reported, and no error
 	dir        [2]evDir // 0: client->server, 1: server->client
 	connecting bool
 	queued     bool
@@ -222,6 +223,7 @@ func (c *evConn) event(server bool, ev uint32) {
 	}
 	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.hup[side] = true
+		c.fin[side] = ev&(unix.EPOLLHUP|unix.EPOLLERR) == 0
 	}
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.wr[side] = true

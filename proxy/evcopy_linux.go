@@ -17,7 +17,8 @@ import (
 // without the read that would say EAGAIN: the socket is drained, and with
 // edge-triggered polling any byte that comes later is a new event. Once
 // EOF or an error has been reported, that no longer holds (no event
-// follows the last one), and the direction reads until EAGAIN or EOF.
+// follows the last one), and the direction reads until EAGAIN or EOF; a
+// short read after EPOLLRDHUP is followed by EOF at once.
 
 const copyBuf = 32 << 10
 
@@ -88,6 +89,12 @@ func (c *evConn) copyDir(d int) {
 			h.pend = append([]byte(nil), rest...) // buf is the loop's
 		}
 		if !ok {
+			return
+		}
+		if n < len(buf) && c.fin[src] {
+			// The FIN was in before this read drained the socket: what
+			// follows is EOF, without the read that says so.
+			c.eof(d)
 			return
 		}
 	}

@@ -3,7 +3,8 @@
 # alternating rounds of wrk (close and keep-alive). Usage:
 #   bench/perf/ab.sh [ROUNDS] [DURATION] [NETNS_PROXY_BIN]
 # Env: COST=1 adds CPU, context switches and system calls per request
-# (perf stat; TRACE=1 also by name). PERF=1 records `perf record -g` of the netns-proxy worker during
+# (perf stat; STATEV: more events to count, into $OUT/stat.WHO.MODE;
+# TRACE=1: perf trace -s, which slows the proxy a lot). PERF=1 records `perf record -g` of the netns-proxy worker during
 # round 1 (close) into $OUT/perf.data (PERFEV: an event to record instead
 # of cycles, e.g. syscalls:sys_enter_futex). OUT (default /tmp/nperf-$$).
 set -u
@@ -105,7 +106,7 @@ run() { # name port mode
   local spid=""
   if [ "${COST:-0}" = 1 ]; then
     local tp=$HPID; [ "$1" = np ] && tp=$(pgrep -P "$NPID" | head -1); [ "$1" = np2 ] && tp=$(pgrep -P "$NP2PID" | head -1)
-    perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$tp" -o "$OUT/stat.$1.$3" -- sleep "$DUR" &
+    perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter${STATEV:+,$STATEV} -p "$tp" -o "$OUT/stat.$1.$3" -- sleep "$DUR" &
     spid=$!
     # TRACE=1: system calls by name too (perf trace -s), in $OUT/trace.WHO.MODE.
     [ "${TRACE:-0}" = 1 ] && perf trace -s -p "$tp" -o "$OUT/trace.$1.$3" -- sleep "$DUR" >/dev/null 2>&1 &
