@@ -14,9 +14,12 @@
 // out, no transparent source, no server address from the header) is
 // served by the event loops (evloop_linux.go): one goroutine per CPU with
 // its own edge-triggered epoll set does accept4, a non-blocking connect
-// from a socket born in its namespace, and the splice relay; a connection
-// is a slot in a loop's table, the loop sleeps in Go's poller on its epoll
-// fd, and timeouts are checked once a tick. Every other frontend takes the
+// from a socket born in its namespace, and the relay (copied through the
+// loop's buffer while small, spliced once large: evcopy_linux.go); a
+// connection is a slot in a loop's table, new ones go to the loop holding
+// fewest (evhand_linux.go), a busy loop sleeps in epoll_wait and an idle
+// one in Go's poller (evwait_linux.go), and timeouts are checked once a
+// tick. Every other frontend takes the
 // goroutine path below (NETNS_PROXY_DATAPATH=goroutines: all of them).
 //
 // Goroutine path: an accept loop per listener takes a max_connections slot

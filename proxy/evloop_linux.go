@@ -13,10 +13,11 @@ import (
 )
 
 // The event-loop data path (issue 15): one goroutine per CPU, each with
-// its own epoll set, does accept, non-blocking connect and the splice
-// relay of every connection of the frontends it serves; a connection is a
-// small struct in a loop's table, not two goroutines. The loops share the
-// listening sockets (EPOLLEXCLUSIVE: one loop woken per new connection).
+// its own epoll set, does accept, non-blocking connect and the relay of
+// every connection of the frontends it serves; a connection is a small
+// struct in a loop's table, not two goroutines. The loops share the
+// listening sockets (EPOLLEXCLUSIVE: one sleeping loop woken per new
+// connection) and even out what they hold (evhand_linux.go).
 // Frontends with a feature the loop does not implement (PROXY headers in
 // or out, transparent source, servers whose address comes from the
 // header) stay on the goroutine path; NETNS_PROXY_DATAPATH=goroutines puts

@@ -84,3 +84,31 @@ func TestEventLoopConnectionLines(t *testing.T) {
 		t.Fatalf("connection lines %q; want two, 5 and 307200 bytes each way, in:\n%s", m, text)
 	}
 }
+
+// TestEventLoopsShareConnections: long-lived connections end up spread
+// over the loops, whichever loop the kernel wakes for them (it woke one
+// loop for 44 of 50 before connections were handed over).
+func TestEventLoopsShareConnections(t *testing.T) {
+	srv := serveOn(t, listenLoopback(t), bufferEcho)
+	r := startProxy(t, config("", "", addrLine(srv)))
+	const n = 60
+	for range n {
+		dialProxy(t, r) // open and relaying when it returns
+	}
+	r.p.mu.Lock()
+	loops := r.p.ev.loops
+	r.p.mu.Unlock()
+	if len(loops) < 2 {
+		t.Skipf("%d event loop (one CPU): nothing to share", len(loops))
+	}
+	var counts []int32
+	sum, lo, hi := int32(0), int32(n), int32(0)
+	for _, l := range loops {
+		c := l.in.live.Load()
+		counts = append(counts, c)
+		sum, lo, hi = sum+c, min(lo, c), max(hi, c)
+	}
+	if sum != n || hi-lo > handSlack {
+		t.Fatalf("connections per loop %v; want %d in all, within %d of each other", counts, n, handSlack)
+	}
+}

@@ -190,7 +190,9 @@ func (p *Proxy) Serve(ctx context.Context) error {
 			p.closeListeners()
 			return err
 		}
+		p.mu.Lock() // for readers on other goroutines (tests)
 		p.ev = g
+		p.mu.Unlock()
 		g.start()
 		defer g.stop() // after the drain: no connection is left
 	}

@@ -112,7 +112,7 @@ run() { # name port mode
     [ "${TRACE:-0}" = 1 ] && perf trace -s -p "$tp" -o "$OUT/trace.$1.$3" -- sleep "$DUR" >/dev/null 2>&1 &
   fi
   local idle0; idle0=$(awk '/^cpu /{print $5+$6, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  ip netns exec "$CNS" timeout $((DUR+10)) wrk -c 50 -t 2 -d "${DUR}s" --latency "${hdr[@]}" "http://$HOST:$2/" >"$OUT/wrk.out" 2>&1
+  ip netns exec "$CNS" timeout $((DUR+10)) wrk -c "${C:-50}" -t 2 -d "${DUR}s" --latency "${hdr[@]}" "http://$HOST:$2/" >"$OUT/wrk.out" 2>&1
   local rps p50 p99
   rps=$(awk '/Requests\/sec/{print $2}' "$OUT/wrk.out")
   p50=$(awk '$1=="50%"{print $2}' "$OUT/wrk.out")
