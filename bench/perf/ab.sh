@@ -122,7 +122,7 @@ run() { # name port mode
   if [ -n "$spid" ]; then
     wait "$spid"
     local req; req=$(awk '/requests in/{print $1}' "$OUT/wrk.out")
-    extra=$(awk -F, -v req="$req" -v dur="$DUR" '$3=="task-clock"{printf "cpu_us/req=%.1f ", $1*1000/req/1} $3=="context-switches"{printf "cs/req=%.2f ", $1/req} $3 ~ /sys_enter/{printf "sys/req=%.1f", $1/req}' "$OUT/stat.$1.$3")
+    extra=$(awk -F, -v req="$req" -v dur="$DUR" '$3=="task-clock"{printf "cpu_us/req=%.1f ", $1*1000/req/1} $3=="context-switches"{printf "cs/req=%.2f ", $1/req} $3 ~ /^raw_syscalls/{printf "sys/req=%.1f", $1/req} $3 ~ /^syscalls:sys_enter_/{n=$3; sub(/syscalls:sys_enter_/, "", n); printf " %s=%.2f", n, $1/req}' "$OUT/stat.$1.$3")
   fi
   echo "$1 $3 $rps $p50 $p99 $extra" | tee -a "$OUT/results"
 }
