@@ -63,7 +63,7 @@ func connLogOf(log *slog.Logger) *lineHandler {
 }
 
 func (h *lineHandler) enabled(level slog.Level) bool {
-	return h.Handler.Enabled(context.Background(), level)
+	return h.Enabled(context.Background(), level)
 }
 
 // connFields are the connection line's values, in order.
