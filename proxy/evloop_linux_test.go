@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"regexp"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,5 +112,48 @@ func TestEventLoopsShareConnections(t *testing.T) {
 	}
 	if sum != n || hi-lo > handSlack {
 		t.Fatalf("connections per loop %v; want %d in all, within %d of each other", counts, n, handSlack)
+	}
+}
+
+// TestEventLoopSlowReader: a client that stops reading makes the proxy
+// hold what it has read (small writes: the copied path's pending bytes;
+// then a bulk transfer: the spliced path's pipe) and stop reading the
+// server; when the client reads again, every byte arrives, in order.
+func TestEventLoopSlowReader(t *testing.T) {
+	var want bytes.Buffer
+	for i := range 400000 {
+		fmt.Fprintf(&want, "%07d ", i) // 3.2 MB of small messages, numbered
+	}
+	small := want.Len()
+	want.Write(bytes.Repeat([]byte("bulk"), 1<<20))
+	data := want.Bytes()
+	srv := serveOn(t, listenLoopback(t), func(c net.Conn) {
+		defer c.Close()
+		for off := 0; off < small; off += 800 {
+			c.Write(data[off:min(off+800, small)])
+			if off%(16*800) == 0 {
+				time.Sleep(time.Millisecond) // reads stay small: copied, not spliced
+			}
+		}
+		c.Write(data[small:])
+	})
+	r := startProxy(t, config("", "", addrLine(srv)))
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", r.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(500 * time.Millisecond) // the server has written all it can
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, data) {
+		i := 0
+		for i < min(len(got), len(data)) && got[i] == data[i] {
+			i++
+		}
+		t.Fatalf("got %d of %d bytes (err %v), first difference at %d", len(got), len(data), err, i)
 	}
 }
