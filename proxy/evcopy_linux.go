@@ -85,7 +85,7 @@ func (c *evConn) copyDir(d int) {
 		if ok {
 			rest, ok = c.send(d, rest)
 		}
-		if rest != nil && c.fd[0] >= 0 {
+		if rest != nil { // the socket is full (an ended connection returns nil)
 			h.pend = append([]byte(nil), rest...) // buf is the loop's
 		}
 		if !ok {
@@ -174,7 +174,12 @@ func (l *evLoop) logConn(s *session, term string, level slog.Level) {
 	if s.srv != nil {
 		server = s.srv.name
 	}
-	f := connFields{client: s.src.String(), clientNS: s.ns, peer: s.peer.String(),
+	peer := s.peer.String()
+	client := peer // on the loop the client is the peer: no header
+	if s.src != s.peer {
+		client = s.src.String()
+	}
+	f := connFields{client: client, clientNS: s.ns, peer: peer,
 		frontend: s.fe.name, backend: s.fe.backend.name, server: server,
 		in: s.relay.c2s.n, out: s.relay.s2c.n, connect: s.connect, total: time.Since(s.start), term: term}
 	var ok bool
